@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use boxoffice::app::{App, AppConfig};
 use boxoffice::ids::{EventId, OrderId, Resource};
 use boxoffice::ledger::{BatcherConfig, HoldMetadata, Inventory, Ledger};
 
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serves the shop: the API, the pages and the mock payment provider.
+    Serve(Box<ServeArgs>),
     /// Opens the demo event in TigerBeetle, holds and sells two class A
     /// tickets, and prints the inventory before and after.
     LedgerDemo {
@@ -39,14 +42,112 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "BOXOFFICE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Base URL buyers reach the server at (default: http://<listen>).
+    #[arg(long, env = "BOXOFFICE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// PostgreSQL URL of the durable orders.
+    #[arg(
+        long,
+        env = "BOXOFFICE_PG_URL",
+        default_value = "postgres://boxoffice@127.0.0.1:34001/boxoffice"
+    )]
+    pg_url: String,
+    /// Redis URL of the payment sessions.
+    #[arg(
+        long,
+        env = "BOXOFFICE_REDIS_URL",
+        default_value = "redis://127.0.0.1:34002/"
+    )]
+    redis_url: String,
+    /// The events on sale (TOML; see tools/demo-events.toml).
+    #[arg(long, env = "BOXOFFICE_EVENTS")]
+    events: std::path::PathBuf,
+    /// may worker threads, one per core.
+    #[arg(long, env = "BOXOFFICE_WORKERS", default_value_t = default_workers())]
+    workers: usize,
+    /// Seconds a hold lasts before TigerBeetle releases it.
+    #[arg(long, env = "BOXOFFICE_HOLD_TIMEOUT_S", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    hold_timeout_s: u32,
+    /// Most tickets one order may hold.
+    #[arg(long, env = "BOXOFFICE_TICKETS_PER_ORDER_MAX", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    tickets_per_order_max: u16,
+    /// Key the payment provider signs webhooks with (no default: required).
+    #[arg(long, env = "BOXOFFICE_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: String,
+    /// The shop's own secret (no default: required).
+    #[arg(long, env = "BOXOFFICE_SECRET_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// Serve the accounting-only benchmark endpoints (/bench/reserve, /bench/commit).
+    #[arg(long, env = "BOXOFFICE_BENCHMARK_ENDPOINTS")]
+    benchmark_endpoints: bool,
+    /// CPU core to pin the TigerBeetle batcher thread to.
+    #[arg(long, env = "BOXOFFICE_BATCHER_CORE")]
+    batcher_core: Option<usize>,
+    /// Redis session threads.
+    #[arg(long, default_value_t = 2)]
+    redis_threads: usize,
+    /// PostgreSQL writer threads.
+    #[arg(long, default_value_t = 2)]
+    pg_writers: usize,
+    /// Bound of the TigerBeetle batcher's queue; a full queue answers 503.
+    #[arg(long, default_value_t = 65_536)]
+    ledger_queue_jobs_max: usize,
+    /// Deadline of one TigerBeetle request, in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    ledger_request_timeout_ms: u64,
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve(cli.tb_address, *args),
         Command::LedgerDemo {
             event,
             capacity,
             goodies,
         } => ledger_demo(&cli.tb_address, EventId(event), capacity, goodies),
+    }
+}
+
+fn serve(tb_address: String, args: ServeArgs) -> anyhow::Result<()> {
+    let app = App::start(AppConfig {
+        listen_address: args.listen,
+        public_url: args.public_url,
+        tb_address,
+        pg_url: args.pg_url,
+        redis_url: args.redis_url,
+        events_path: args.events,
+        workers: args.workers,
+        hold_timeout_s: args.hold_timeout_s,
+        tickets_per_order_max: args.tickets_per_order_max,
+        webhook_secret: args.webhook_secret,
+        secret_key: args.secret_key,
+        benchmark_endpoints: args.benchmark_endpoints,
+        batcher_core: args.batcher_core,
+        redis_threads: args.redis_threads,
+        pg_writers: args.pg_writers,
+        ledger_queue_jobs_max: args.ledger_queue_jobs_max,
+        ledger_request_timeout_ms: args.ledger_request_timeout_ms,
+    })?;
+    println!("boxoffice: serving on http://{}", app.local_address());
+    for event in app.shop().catalog.events() {
+        println!(
+            "boxoffice: event {:?} ({}) is on sale",
+            event.slug, event.name
+        );
+    }
+    // Runs until the process is stopped (Ctrl-C or SIGTERM).
+    loop {
+        std::thread::park();
     }
 }
 

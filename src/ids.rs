@@ -6,8 +6,8 @@
 //! same transfer id as the first attempt, which TigerBeetle answers with
 //! `exists` instead of doing the work twice.
 //!
-//! Layout of an order id: TigerBeetle's time-ordered 128-bit id shifted up
-//! by 4 bits, leaving the low 4 bits zero. Each transfer that belongs to the
+//! Layout of an order id: 124 bits (see [`OrderId::generate`]) over 4 zero
+//! bits. Each transfer that belongs to the
 //! order sets those 4 bits to its [`TransferKind`], so the ticket hold, the
 //! goodie hold, their posts, voids and late bookings are all found from the
 //! order id alone.
@@ -115,15 +115,26 @@ pub enum TransferKind {
 pub struct OrderId(u128);
 
 impl OrderId {
-    /// A fresh, time-ordered order id.
+    /// A fresh order id: 48 bits of milliseconds (so ids are roughly time
+    /// ordered, which TigerBeetle's LSM tree likes) over 76 bits from a
+    /// cryptographic generator (so an order id cannot be guessed from
+    /// another: it is what a buyer uses to see their tickets).
     pub fn generate() -> OrderId {
-        // The generator's ids are a 48-bit millisecond timestamp over 80
-        // bits that count up within a millisecond, so the low bits cannot
-        // be masked (neighbours would collide): shift them up instead. The
-        // top 4 bits stay zero until the year 10889.
-        let id = tigerbeetle_unofficial::id();
-        assert_eq!(id >> 124, 0, "id generator's timestamp out of range");
-        OrderId(id << 4)
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_millis();
+        let random = rand::random::<u128>() & ((1 << 76) - 1);
+        let id = ((now_ms & ((1 << 48) - 1)) << 76) | random;
+        OrderId((id << 4).max(1 << 4))
+    }
+
+    /// The order id for a checkout retried under an idempotency key: the
+    /// same `seed` (a keyed hash of the key) always gives the same order, so
+    /// a retry finds the hold of the first attempt.
+    pub fn from_seed(seed: [u8; 16]) -> OrderId {
+        let id = u128::from_be_bytes(seed) >> 4;
+        OrderId((id << 4).max(1 << 4))
     }
 
     /// Rebuilds an order id read back from TigerBeetle or from a client.

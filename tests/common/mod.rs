@@ -53,3 +53,4 @@ pub fn may_workers(workers: usize) {
         may::config().set_workers(workers).set_stack_size(0x4000);
     });
 }
+pub mod app;

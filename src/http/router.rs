@@ -1,0 +1,414 @@
+//! Method + path pattern to handler, with `{param}` segments.
+//!
+//! Patterns are split into segments once, at registration. A lookup splits the
+//! path into a fixed array on the stack and compares segment slices: no regex,
+//! no allocation. Routes are tried in registration order and the first match
+//! wins, so register `/api/orders/new` before `/api/orders/{id}`. A few dozen
+//! routes make a linear scan cheaper than any tree.
+
+use super::handler::Handler;
+use super::request::Request;
+use super::response::Response;
+
+/// Paths with more segments than this match no route (404).
+pub const SEGMENTS_MAX: usize = 16;
+
+/// A pattern may have at most this many `{param}` segments.
+pub const PARAMS_MAX: usize = 8;
+
+/// A bound on the linear scan; far above what an application registers.
+const ROUTES_MAX: usize = 1024;
+
+pub type RouteHandler = dyn Fn(&Request<'_>, &Params<'_>) -> Response + Send + Sync;
+
+/// The `{param}` values of a matched path, borrowed from the path (not
+/// percent-decoded); the names are the route's.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a> {
+    names: &'a [String],
+    values: [&'a str; PARAMS_MAX],
+}
+
+impl<'a> Params<'a> {
+    pub fn empty() -> Params<'a> {
+        Params {
+            names: &[],
+            values: [""; PARAMS_MAX],
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        let index = self.names.iter().position(|candidate| candidate == name)?;
+        Some(self.values[index])
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// (name, value) pairs in pattern order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        let names = self.names;
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(self.values[..names.len()].iter().copied())
+    }
+}
+
+pub enum RouteMatch<'a> {
+    Found {
+        handler: &'a RouteHandler,
+        params: Params<'a>,
+    },
+    /// Some route has this path, none has this method.
+    MethodNotAllowed,
+    NotFound,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// The name is in `Route::param_names`, in pattern order.
+    Param,
+}
+
+struct Route {
+    method: String,
+    pattern: String,
+    segments: Vec<Segment>,
+    param_names: Vec<String>,
+    handler: Box<RouteHandler>,
+}
+
+impl Route {
+    fn found<'a>(&'a self, values: [&'a str; PARAMS_MAX]) -> RouteMatch<'a> {
+        RouteMatch::Found {
+            handler: &*self.handler,
+            params: Params {
+                names: &self.param_names,
+                values,
+            },
+        }
+    }
+
+    /// Whether the path matches; the param values go to `values` (which
+    /// holds garbage after a mismatch). Filling the caller's array instead of
+    /// returning one saves copying it per route tried.
+    fn matches<'p>(&self, path_segments: &[&'p str], values: &mut [&'p str; PARAMS_MAX]) -> bool {
+        if self.segments.len() != path_segments.len() {
+            return false;
+        }
+        let mut count = 0;
+        for (segment, value) in self.segments.iter().zip(path_segments) {
+            match segment {
+                Segment::Literal(literal) if literal == value => {}
+                Segment::Param if !value.is_empty() => {
+                    values[count] = value;
+                    count += 1;
+                }
+                _ => return false,
+            }
+        }
+        assert_eq!(count, self.param_names.len());
+        true
+    }
+}
+
+#[derive(Default)]
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Adds a route. `method` is an uppercase token such as `GET`; `pattern`
+    /// starts with `/` and may have `{name}` segments. Duplicate routes and
+    /// malformed patterns are programmer errors and panic here, at startup.
+    pub fn route<F>(mut self, method: &str, pattern: &str, handler: F) -> Router
+    where
+        F: Fn(&Request<'_>, &Params<'_>) -> Response + Send + Sync + 'static,
+    {
+        assert!(
+            self.routes.len() < ROUTES_MAX,
+            "more than {ROUTES_MAX} routes"
+        );
+        assert!(
+            !method.is_empty() && method.bytes().all(|byte| byte.is_ascii_uppercase()),
+            "method {method:?} is not an uppercase token"
+        );
+        assert!(
+            !self
+                .routes
+                .iter()
+                .any(|route| route.method == method && route.pattern == pattern),
+            "route {method} {pattern} is registered twice"
+        );
+        let (segments, param_names) = parse_pattern(pattern);
+        self.routes.push(Route {
+            method: method.to_owned(),
+            pattern: pattern.to_owned(),
+            segments,
+            param_names,
+            handler: Box::new(handler),
+        });
+        self
+    }
+
+    pub fn get<F>(self, pattern: &str, handler: F) -> Router
+    where
+        F: Fn(&Request<'_>, &Params<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.route("GET", pattern, handler)
+    }
+
+    pub fn post<F>(self, pattern: &str, handler: F) -> Router
+    where
+        F: Fn(&Request<'_>, &Params<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.route("POST", pattern, handler)
+    }
+
+    pub fn put<F>(self, pattern: &str, handler: F) -> Router
+    where
+        F: Fn(&Request<'_>, &Params<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.route("PUT", pattern, handler)
+    }
+
+    pub fn delete<F>(self, pattern: &str, handler: F) -> Router
+    where
+        F: Fn(&Request<'_>, &Params<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.route("DELETE", pattern, handler)
+    }
+
+    /// The route for `method` and `path`. `HEAD` falls back to the `GET`
+    /// route (the connection then sends the head without the body).
+    pub fn find<'a>(&'a self, method: &str, path: &'a str) -> RouteMatch<'a> {
+        let mut segments = [""; SEGMENTS_MAX];
+        let Some(count) = split_path(path, &mut segments) else {
+            return RouteMatch::NotFound;
+        };
+        let segments = &segments[..count];
+        let mut values = [""; PARAMS_MAX];
+        let mut path_known = false;
+        let mut head_fallback = None;
+        for route in &self.routes {
+            if !route.matches(segments, &mut values) {
+                continue;
+            }
+            path_known = true;
+            if route.method == method {
+                return route.found(values);
+            }
+            if method == "HEAD" && route.method == "GET" && head_fallback.is_none() {
+                head_fallback = Some(route);
+            }
+        }
+        match head_fallback {
+            Some(route) => {
+                assert!(route.matches(segments, &mut values));
+                route.found(values)
+            }
+            None if path_known => RouteMatch::MethodNotAllowed,
+            None => RouteMatch::NotFound,
+        }
+    }
+
+    /// The `Allow` header value for a path: "GET, HEAD, POST". Only built on
+    /// the 405 path, so it may allocate.
+    pub fn allowed_methods(&self, path: &str) -> String {
+        let mut segments = [""; SEGMENTS_MAX];
+        let Some(count) = split_path(path, &mut segments) else {
+            return String::new();
+        };
+        let mut values = [""; PARAMS_MAX];
+        let mut methods: Vec<&str> = self
+            .routes
+            .iter()
+            .filter(|route| route.matches(&segments[..count], &mut values))
+            .map(|route| route.method.as_str())
+            .collect();
+        if methods.contains(&"GET") {
+            methods.push("HEAD");
+        }
+        methods.sort_unstable();
+        methods.dedup();
+        methods.join(", ")
+    }
+}
+
+impl Handler for Router {
+    fn handle(&self, request: &Request<'_>) -> Response {
+        match self.find(request.method(), request.path()) {
+            RouteMatch::Found { handler, params } => handler(request, &params),
+            RouteMatch::MethodNotAllowed => Response::error(405, "method not allowed")
+                .with_header("Allow", self.allowed_methods(request.path())),
+            RouteMatch::NotFound => Response::error(404, "not found"),
+        }
+    }
+}
+
+/// Fills `segments` and returns how many: "/" is none; "/a/b" is ["a", "b"];
+/// "/a/" is ["a", ""]. `None` for a path that does not start with "/" or has
+/// more than `SEGMENTS_MAX` segments.
+fn split_path<'p>(path: &'p str, segments: &mut [&'p str; SEGMENTS_MAX]) -> Option<usize> {
+    let rest = path.strip_prefix('/')?;
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let mut count = 0;
+    for segment in rest.split('/') {
+        if count == SEGMENTS_MAX {
+            return None;
+        }
+        segments[count] = segment;
+        count += 1;
+    }
+    Some(count)
+}
+
+/// The segments of a pattern and the names of its params, in order.
+fn parse_pattern(pattern: &str) -> (Vec<Segment>, Vec<String>) {
+    let mut texts = [""; SEGMENTS_MAX];
+    let count = split_path(pattern, &mut texts)
+        .unwrap_or_else(|| panic!("pattern {pattern:?} must start with / and have <= 16 segments"));
+    let mut segments = Vec::with_capacity(count);
+    let mut param_names: Vec<String> = Vec::new();
+    for text in &texts[..count] {
+        let Some(name) = param_name(text) else {
+            segments.push(Segment::Literal((*text).to_owned()));
+            continue;
+        };
+        assert!(
+            !param_names.iter().any(|earlier| earlier == name),
+            "pattern {pattern:?} repeats param {name:?}"
+        );
+        param_names.push(name.to_owned());
+        segments.push(Segment::Param);
+    }
+    assert!(
+        param_names.len() <= PARAMS_MAX,
+        "pattern {pattern:?} has more than {PARAMS_MAX} params"
+    );
+    (segments, param_names)
+}
+
+/// `Some("id")` for "{id}", `None` for a literal segment.
+fn param_name(segment: &str) -> Option<&str> {
+    if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "param {segment:?} needs a name of letters, digits and _"
+        );
+        return Some(name);
+    }
+    assert!(
+        !segment.contains(['{', '}']),
+        "segment {segment:?} mixes a param with text"
+    );
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router() -> Router {
+        Router::new()
+            .get("/", |_: &Request<'_>, _: &Params<'_>| {
+                Response::text(200, "root")
+            })
+            .get("/api/orders/new", |_: &Request<'_>, _: &Params<'_>| {
+                Response::text(200, "new")
+            })
+            .get(
+                "/api/orders/{id}",
+                |_: &Request<'_>, params: &Params<'_>| {
+                    Response::text(200, params.get("id").unwrap().to_owned())
+                },
+            )
+            .post(
+                "/mockpay/{session}/{outcome}",
+                |_: &Request<'_>, params: &Params<'_>| {
+                    let session = params.get("session").unwrap();
+                    let outcome = params.get("outcome").unwrap();
+                    Response::text(200, format!("{session}:{outcome}"))
+                },
+            )
+    }
+
+    fn body(router: &Router, method: &str, path: &str) -> Option<String> {
+        match router.find(method, path) {
+            RouteMatch::Found { handler, params } => {
+                let request = Request::new(method, path, &[], &[]);
+                let response = handler(&request, &params);
+                Some(String::from_utf8(response.body().to_vec()).unwrap())
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn params_are_extracted_and_literals_registered_first_win() {
+        let router = router();
+        assert_eq!(body(&router, "GET", "/").as_deref(), Some("root"));
+        assert_eq!(
+            body(&router, "GET", "/api/orders/new").as_deref(),
+            Some("new")
+        );
+        assert_eq!(
+            body(&router, "GET", "/api/orders/42").as_deref(),
+            Some("42")
+        );
+        assert_eq!(
+            body(&router, "HEAD", "/api/orders/42").as_deref(),
+            Some("42")
+        );
+        assert_eq!(
+            body(&router, "POST", "/mockpay/s1/paid").as_deref(),
+            Some("s1:paid")
+        );
+    }
+
+    #[test]
+    fn empty_params_trailing_slashes_and_deep_paths_do_not_match() {
+        let router = router();
+        assert!(matches!(
+            router.find("GET", "/api/orders/"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            router.find("GET", "/api/orders"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(router.find("GET", "api"), RouteMatch::NotFound));
+        let deep = "/a".repeat(SEGMENTS_MAX + 1);
+        assert!(matches!(router.find("GET", &deep), RouteMatch::NotFound));
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_not_allowed() {
+        let router = router();
+        assert!(matches!(
+            router.find("DELETE", "/api/orders/7"),
+            RouteMatch::MethodNotAllowed
+        ));
+        assert_eq!(router.allowed_methods("/api/orders/7"), "GET, HEAD");
+        assert_eq!(router.allowed_methods("/mockpay/a/b"), "POST");
+    }
+
+    #[test]
+    #[should_panic(expected = "registered twice")]
+    fn a_duplicate_route_is_refused() {
+        let _ = router().get("/", |_: &Request<'_>, _: &Params<'_>| Response::empty(204));
+    }
+}
