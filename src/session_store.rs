@@ -586,7 +586,9 @@ impl Worker {
         let mut round = Vec::new();
         let mut bytes = 0;
         let mut next = Some(first);
-        // Bounded: every iteration takes one command off the queue.
+        // Bounded: every iteration takes one command off the queue, and
+        // at most ROUND_COMMANDS_MAX of them stay in the round (expired
+        // ones are at most the queue's backlog: new ones do not expire).
         while let Some(command) = next.take() {
             if command.deadline <= now {
                 self.expire(command);

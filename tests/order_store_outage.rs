@@ -183,6 +183,16 @@ fn recording_while_postgres_is_down_fails_fast_and_works_after_restart() {
         found.expect("found after the restart").payment_event_id,
         "evt_after"
     );
+
+    // A restart while the store is idle goes unnoticed: the stale
+    // connections fail, and the work is retried once on fresh ones.
+    assert!(stack("stop") && stack("start"), "restarting PostgreSQL");
+    let idle = order("evt_after_idle_restart");
+    assert_eq!(
+        store.record(idle.clone()).expect("record").order_id,
+        idle.order_id
+    );
+    assert!(store.find(idle.order_id).expect("find").is_some());
     drop(restart);
     drop(store);
 }

@@ -59,7 +59,7 @@ pub(crate) fn serve(stream: TcpStream, remote_address: SocketAddr, shared: &Shar
     if let Ok(Ending::WeClose) = connection.run() {
         // After a refusal the client may still be sending (the body we did
         // not read); after a clean `Connection: close` it normally is not,
-        // and a plain close (FIN) saves a wait and three syscalls.
+        // and a plain close (FIN) saves a wait and a few syscalls.
         if connection.refused || !connection.input.is_empty() {
             connection.close_gracefully();
         }
@@ -328,6 +328,7 @@ impl<'s> Connection<'s> {
 
     fn refuse_timeout(&mut self) -> io::Result<()> {
         self.refused = true;
+        self.date.refresh(self.shared.watchdog.unix_seconds());
         write_refusal(
             &mut self.output,
             &self.date,

@@ -9,6 +9,22 @@
 //! connection, read what is there, answer every complete request in the buffer
 //! (pipelining), write all answers at once.
 //!
+//! What clients get besides the handler's answers (JSON `{"error":"..."}`;
+//! each of these closes the connection, except 404 and 405):
+//! - 400 for a malformed request or `Content-Length`;
+//! - 431 for more than `headers_max` headers or a head over `head_bytes_max`;
+//! - 413 for a `Content-Length` over `body_bytes_max` (the body is not read);
+//! - 411 for `Transfer-Encoding` (chunked bodies are not supported: clients
+//!   must send `Content-Length`; browsers and curl do for forms and JSON);
+//! - 408 for a request not complete within `read_timeout_ms` of its first
+//!   byte; idle keep-alive connections are closed silently after it;
+//! - 404 / 405 (with `Allow`) from the `Router`; 500 if a handler panics;
+//! - 503 when `connections_max` connections are open already.
+//!
+//! HTTP/1.1 keeps connections alive unless `Connection: close`; HTTP/1.0
+//! closes unless `Connection: keep-alive`. `HEAD` gets the `GET` answer's
+//! head. `Expect: 100-continue` gets `100 Continue`.
+//!
 //! How the application uses it:
 //!
 //! ```no_run
@@ -29,6 +45,7 @@
 //! };
 //! let server = Server::start(config, router).unwrap();
 //! println!("listening on {}", server.local_address());
+//! // Dropping `server` shuts it down: keep it for as long as it serves.
 //! // ... later:
 //! server.shutdown().unwrap();
 //! ```

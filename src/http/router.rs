@@ -1,16 +1,17 @@
 //! Method + path pattern to handler, with `{param}` segments.
 //!
-//! Patterns are split into segments once, at registration. A lookup splits the
-//! path into a fixed array on the stack and compares segment slices: no regex,
-//! no allocation. Routes are tried in registration order and the first match
-//! wins, so register `/api/orders/new` before `/api/orders/{id}`. A few dozen
-//! routes make a linear scan cheaper than any tree.
+//! Patterns are split into segments once, at registration. A pattern without
+//! params matches by one string comparison; one with params walks the path
+//! segment by segment, writing the values into an array on the stack: no
+//! regex, no allocation. Routes are tried in registration order and the first
+//! match wins, so register `/api/orders/new` before `/api/orders/{id}`. A few
+//! dozen routes make a linear scan cheaper than any tree.
 
 use super::handler::Handler;
 use super::request::Request;
 use super::response::Response;
 
-/// Paths with more segments than this match no route (404).
+/// A pattern may have at most this many segments.
 pub const SEGMENTS_MAX: usize = 16;
 
 /// A pattern may have at most this many `{param}` segments.
@@ -99,12 +100,25 @@ impl Route {
     /// Whether the path matches; the param values go to `values` (which
     /// holds garbage after a mismatch). Filling the caller's array instead of
     /// returning one saves copying it per route tried.
-    fn matches<'p>(&self, path_segments: &[&'p str], values: &mut [&'p str; PARAMS_MAX]) -> bool {
-        if self.segments.len() != path_segments.len() {
-            return false;
+    fn matches<'p>(&self, path: &'p str, values: &mut [&'p str; PARAMS_MAX]) -> bool {
+        if self.param_names.is_empty() {
+            return path == self.pattern;
         }
+        let Some(mut rest) = path.strip_prefix('/') else {
+            return false;
+        };
         let mut count = 0;
-        for (segment, value) in self.segments.iter().zip(path_segments) {
+        for (index, segment) in self.segments.iter().enumerate() {
+            let last = index + 1 == self.segments.len();
+            let value = match rest.split_once('/') {
+                Some(_) if last => return false,
+                Some((value, tail)) => {
+                    rest = tail;
+                    value
+                }
+                None if last => rest,
+                None => return false,
+            };
             match segment {
                 Segment::Literal(literal) if literal == value => {}
                 Segment::Param if !value.is_empty() => {
@@ -193,16 +207,11 @@ impl Router {
     /// The route for `method` and `path`. `HEAD` falls back to the `GET`
     /// route (the connection then sends the head without the body).
     pub fn find<'a>(&'a self, method: &str, path: &'a str) -> RouteMatch<'a> {
-        let mut segments = [""; SEGMENTS_MAX];
-        let Some(count) = split_path(path, &mut segments) else {
-            return RouteMatch::NotFound;
-        };
-        let segments = &segments[..count];
         let mut values = [""; PARAMS_MAX];
         let mut path_known = false;
         let mut head_fallback = None;
         for route in &self.routes {
-            if !route.matches(segments, &mut values) {
+            if !route.matches(path, &mut values) {
                 continue;
             }
             path_known = true;
@@ -215,7 +224,7 @@ impl Router {
         }
         match head_fallback {
             Some(route) => {
-                assert!(route.matches(segments, &mut values));
+                assert!(route.matches(path, &mut values));
                 route.found(values)
             }
             None if path_known => RouteMatch::MethodNotAllowed,
@@ -226,15 +235,11 @@ impl Router {
     /// The `Allow` header value for a path: "GET, HEAD, POST". Only built on
     /// the 405 path, so it may allocate.
     pub fn allowed_methods(&self, path: &str) -> String {
-        let mut segments = [""; SEGMENTS_MAX];
-        let Some(count) = split_path(path, &mut segments) else {
-            return String::new();
-        };
         let mut values = [""; PARAMS_MAX];
         let mut methods: Vec<&str> = self
             .routes
             .iter()
-            .filter(|route| route.matches(&segments[..count], &mut values))
+            .filter(|route| route.matches(path, &mut values))
             .map(|route| route.method.as_str())
             .collect();
         if methods.contains(&"GET") {
@@ -257,9 +262,9 @@ impl Handler for Router {
     }
 }
 
-/// Fills `segments` and returns how many: "/" is none; "/a/b" is ["a", "b"];
-/// "/a/" is ["a", ""]. `None` for a path that does not start with "/" or has
-/// more than `SEGMENTS_MAX` segments.
+/// Splits a pattern into `segments` and returns how many: "/" is none;
+/// "/a/b" is ["a", "b"]; "/a/" is ["a", ""]. `None` for a pattern that does
+/// not start with "/" or has more than `SEGMENTS_MAX` segments.
 fn split_path<'p>(path: &'p str, segments: &mut [&'p str; SEGMENTS_MAX]) -> Option<usize> {
     let rest = path.strip_prefix('/')?;
     if rest.is_empty() {
@@ -393,6 +398,28 @@ mod tests {
         assert!(matches!(router.find("GET", "api"), RouteMatch::NotFound));
         let deep = "/a".repeat(SEGMENTS_MAX + 1);
         assert!(matches!(router.find("GET", &deep), RouteMatch::NotFound));
+    }
+
+    #[test]
+    fn params_between_literals_match_whole_segments_only() {
+        let router = Router::new().get("/a/{x}/b/{y}", |_: &Request<'_>, params: &Params<'_>| {
+            let pairs: Vec<String> = params.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            Response::text(200, pairs.join("&"))
+        });
+        assert_eq!(body(&router, "GET", "/a/1/b/2").as_deref(), Some("x=1&y=2"));
+        for path in [
+            "/a/1/b",
+            "/a/1/c/2",
+            "/a/1/b/2/",
+            "/a//b/2",
+            "a/1/b/2",
+            "/a/1/b/2/3",
+        ] {
+            assert!(
+                matches!(router.find("GET", path), RouteMatch::NotFound),
+                "{path}"
+            );
+        }
     }
 
     #[test]

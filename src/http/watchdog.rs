@@ -57,7 +57,7 @@ pub(crate) struct WatchGuard<'w> {
 }
 
 impl Watchdog {
-    /// Ticks at an eighth of the shortest timeout, within [5, 500] ms.
+    /// Ticks at an eighth of the read timeout, within [5, 500] ms.
     pub(crate) fn new(timeout_ms: u64) -> Watchdog {
         assert!(timeout_ms > 0);
         let watchdog = Watchdog {

@@ -20,8 +20,11 @@ pub struct Batch<E> {
 
 impl<E: Copy> Batch<E> {
     pub fn new() -> Batch<E> {
+        // No capacity up front: most rounds use one or two of the four
+        // operations, and a 1 MiB allocation per unused one costs more
+        // than the few doublings of a growing batch.
         Batch {
-            events: Vec::with_capacity(BATCH_EVENTS_MAX),
+            events: Vec::new(),
             ends: Vec::new(),
         }
     }
@@ -61,7 +64,7 @@ impl<E: Copy> Batch<E> {
     /// The packed events, leaving the batch empty for the next request.
     /// Returns the callers' end offsets alongside.
     pub fn take(&mut self) -> (Vec<E>, Vec<u32>) {
-        let events = std::mem::replace(&mut self.events, Vec::with_capacity(BATCH_EVENTS_MAX));
+        let events = std::mem::take(&mut self.events);
         let ends = std::mem::take(&mut self.ends);
         (events, ends)
     }

@@ -152,9 +152,18 @@ pub(crate) fn connect_client(config: &OrderStoreConfig) -> Result<Client, OrderS
         })
 }
 
-/// The error with its SQLSTATE, and a hint when nothing listens.
+/// The error and its causes (the crate's `Display` alone says only "db
+/// error" or "error connecting to server"), with the SQLSTATE, and a hint
+/// when nothing listens.
 pub(crate) fn describe(error: &postgres::Error) -> String {
     let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    // Bounded: error chains are short and finite.
+    for _ in 0..CAUSES_MAX {
+        let Some(cause) = source else { break };
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
     if let Some(code) = error.code() {
         message = format!("{message} (SQLSTATE {})", code.code());
     }
@@ -164,10 +173,11 @@ pub(crate) fn describe(error: &postgres::Error) -> String {
     message
 }
 
+const CAUSES_MAX: usize = 8;
+
 fn refused(error: &postgres::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    // Bounded: error chains are short and finite.
-    for _ in 0..8 {
+    for _ in 0..=CAUSES_MAX {
         let Some(error) = source else { return false };
         if let Some(io) = error.downcast_ref::<io::Error>() {
             return io.kind() == io::ErrorKind::ConnectionRefused;
@@ -178,14 +188,15 @@ fn refused(error: &postgres::Error) -> bool {
 }
 
 /// True when trying again on a fresh connection may succeed: the
-/// connection broke (not a database error), or this transaction lost a
+/// connection broke or the server is shutting down or restarting (it was
+/// stale: PostgreSQL restarted since), or this transaction lost a
 /// deadlock or serialization conflict to another writer.
 fn retryable(error: &postgres::Error) -> bool {
-    match error.code() {
-        None => true,
-        Some(code) => {
-            *code == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
-                || *code == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
-        }
-    }
+    let Some(code) = error.code() else {
+        return true;
+    };
+    let code = code.code();
+    code.starts_with("08") // connection_exception
+        || ["57P01", "57P02", "57P03"].contains(&code) // shutdown, starting up
+        || ["40P01", "40001"].contains(&code) // deadlock, serialization
 }

@@ -42,7 +42,8 @@ pub struct OrderStore {
 impl OrderStore {
     /// Connects, applies pending migrations, and starts the threads, each
     /// with its own connection. Fails at once when PostgreSQL is not
-    /// reachable within `timeout_ms`.
+    /// reachable within `timeout_ms`. Blocks while it connects: call it at
+    /// boot from a plain thread, not from a coroutine.
     pub fn start(config: OrderStoreConfig) -> Result<OrderStore, OrderStoreError> {
         config.assert_valid();
         let url_without_password = url::without_password(&config.url);

@@ -367,6 +367,8 @@ fn record(
 pub fn order_store_problem(error: OrderStoreError) -> Problem {
     match error {
         OrderStoreError::Overloaded { .. } => Problem::unavailable(error.to_string(), 1),
+        // The order broke a rule of the table: retrying cannot help.
+        OrderStoreError::Invalid { .. } => Problem::internal(error.to_string()),
         other => Problem::unavailable(format!("orders cannot be recorded right now: {other}"), 5),
     }
 }

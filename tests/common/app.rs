@@ -59,6 +59,16 @@ pub fn fresh_redis() -> String {
     url
 }
 
+/// Drops a test database (connections of a stopped app may linger: FORCE).
+fn drop_database(url: &str) {
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(mut client) = postgres::Client::connect(&pg_base_url(), postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
+
 pub fn flush_redis(url: &str) {
     let client = redis::Client::open(url).unwrap();
     let mut connection = client.get_connection().expect("Redis of tools/stack");
@@ -264,6 +274,7 @@ impl Drop for TestApp {
         if let Some(app) = self.app.take() {
             let _ = app.stop();
         }
+        drop_database(&self.pg_url);
     }
 }
 

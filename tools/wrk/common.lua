@@ -1,0 +1,53 @@
+-- Shared by the phase scripts of tools/bench: thread bookkeeping and a
+-- per-thread list of ids handed to the next phase through a file.
+local common = {}
+common.threads = {}
+
+function common.setup(thread)
+  thread:set("thread_index", #common.threads + 1)
+  table.insert(common.threads, thread)
+end
+
+-- Appends every thread's `ids` table to `path`, one id per line.
+function common.write_ids(path)
+  local file = assert(io.open(path, "w"))
+  local count = 0
+  for _, thread in ipairs(common.threads) do
+    local ids = thread:get("ids") or {}
+    for _, id in ipairs(ids) do
+      file:write(id, "\n")
+      count = count + 1
+    end
+  end
+  file:close()
+  io.stderr:write(string.format("wrote %d ids to %s\n", count, path))
+end
+
+-- Sums a numeric global over all threads.
+function common.sum(name)
+  local total = 0
+  for _, thread in ipairs(common.threads) do
+    total = total + (thread:get(name) or 0)
+  end
+  return total
+end
+
+-- Reads the lines of `path` that belong to thread `index` of `count`.
+function common.read_share(path, index, count)
+  local lines = {}
+  local n = 0
+  for line in io.lines(path) do
+    if n % count == index - 1 then
+      table.insert(lines, line)
+    end
+    n = n + 1
+  end
+  return lines
+end
+
+-- The first match of `pattern` in a JSON body (our answers are flat).
+function common.field(body, name)
+  return string.match(body, '"' .. name .. '":"([^"]*)"')
+end
+
+return common
