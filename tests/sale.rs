@@ -272,7 +272,9 @@ fn an_idempotency_key_replays_the_first_answer_and_holds_once() {
     let app = TestApp::spawn(&catalog(&[("show", 10, 0)]));
     let body =
         json!({"event": "show", "class": "A", "quantity": 3, "email": "a@example.com"}).to_string();
-    let key = [("Idempotency-Key", "checkout-42")];
+    // Unique per run: the TigerBeetle data file outlives test runs.
+    let key_text = format!("checkout-{}", common::unique_event().0);
+    let key = [("Idempotency-Key", key_text.as_str())];
     let first = app.call("POST", "/api/checkout", Some(&body), &key);
     assert_eq!(first.0, 201);
     let second = app.call("POST", "/api/checkout", Some(&body), &key);

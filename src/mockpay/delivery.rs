@@ -8,6 +8,12 @@
 //! the shop accepts, refuses for good (a 4xx other than 408 and 429), or a
 //! deadline passes. Each attempt is signed afresh, so a late retry is not
 //! refused as stale.
+//!
+//! Connections to the shop are kept alive and reused (a bounded pool), as a
+//! provider's HTTP client would: a new TCP connection per payment would cost
+//! more than the webhook itself. A reused connection the shop has closed
+//! meanwhile fails before any answer; that attempt is repeated once on a
+//! fresh connection (safe: the shop is idempotent by payment event).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -17,8 +23,11 @@ use std::time::{Duration, Instant};
 
 use crate::signature::{SigningKey, SIGNATURE_HEADER};
 
-/// Response heads above this are not a shop we speak to.
+/// Responses above this are not a shop we speak to.
+const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 const RESPONSE_HEAD_BYTES_MAX: usize = 16 * 1024;
+/// Idle keep-alive connections kept for reuse.
+const IDLE_CONNECTIONS_MAX: usize = 256;
 const HEADERS_MAX: usize = 64;
 
 #[derive(Clone, Debug)]
@@ -97,6 +106,7 @@ pub struct Courier {
     key: SigningKey,
     policy: DeliveryPolicy,
     redeliveries: AtomicUsize,
+    idle: parking_lot::Mutex<Vec<may::net::TcpStream>>,
 }
 
 impl Courier {
@@ -107,6 +117,7 @@ impl Courier {
             key,
             policy,
             redeliveries: AtomicUsize::new(0),
+            idle: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -174,54 +185,118 @@ impl Courier {
 
     /// One signed POST; the shop's status code.
     fn attempt(&self, body: &[u8]) -> std::io::Result<u16> {
+        let request = self.request_bytes(body);
+        let reused = self.idle.lock().pop();
+        if let Some(stream) = reused {
+            if let Ok(status) = self.exchange(stream, &request) {
+                return Ok(status);
+            }
+        }
         let timeout = Duration::from_millis(self.policy.attempt_timeout_ms);
-        let mut stream = may::net::TcpStream::connect_timeout(&self.target.address, timeout)?;
+        let stream = may::net::TcpStream::connect_timeout(&self.target.address, timeout)?;
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         stream.set_nodelay(true)?;
+        self.exchange(stream, &request)
+    }
+
+    fn request_bytes(&self, body: &[u8]) -> Vec<u8> {
         let signature = self.key.sign(crate::clock::unix_now_s(), body);
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n{SIGNATURE_HEADER}: {signature}\r\nConnection: close\r\n\r\n",
+             Content-Length: {}\r\n{SIGNATURE_HEADER}: {signature}\r\n\r\n",
             self.target.path,
             self.target.host,
             body.len()
         );
         let mut request = head.into_bytes();
         request.extend_from_slice(body);
-        stream.write_all(&request)?;
-        read_status(&mut stream)
+        request
+    }
+
+    /// Sends one request, reads its whole response, and keeps the
+    /// connection for the next delivery unless the shop closes it.
+    fn exchange(&self, mut stream: may::net::TcpStream, request: &[u8]) -> std::io::Result<u16> {
+        stream.write_all(request)?;
+        let response = read_response(&mut stream)?;
+        if response.keep_alive {
+            let mut idle = self.idle.lock();
+            if idle.len() < IDLE_CONNECTIONS_MAX {
+                idle.push(stream);
+            }
+        }
+        Ok(response.status)
     }
 }
 
-fn is_permanent(status: u16) -> bool {
-    (400..500).contains(&status) && status != 408 && status != 429
+struct ResponseHead {
+    status: u16,
+    keep_alive: bool,
 }
 
-/// Reads until the response head is complete and returns its status.
-fn read_status(stream: &mut impl Read) -> std::io::Result<u16> {
+/// Reads one whole response (head and `Content-Length` body).
+fn read_response(stream: &mut impl Read) -> std::io::Result<ResponseHead> {
     let mut buffer = vec![0u8; RESPONSE_HEAD_BYTES_MAX];
     let mut filled = 0;
     // Bounded: each read adds at least one byte to a fixed-size buffer.
-    while filled < buffer.len() {
+    let (head_bytes, head, body_bytes) = loop {
+        if filled == buffer.len() {
+            return Err(invalid("the shop's response head is too long"));
+        }
         let read = stream.read(&mut buffer[filled..])?;
         if read == 0 {
-            break;
+            return Err(invalid(
+                "the shop closed the connection before a full response",
+            ));
         }
         filled += read;
         let mut headers = [httparse::EMPTY_HEADER; HEADERS_MAX];
         let mut response = httparse::Response::new(&mut headers);
         match response.parse(&buffer[..filled]) {
-            Ok(httparse::Status::Complete(_)) => {
-                return response.code.ok_or_else(|| invalid("no status code"));
+            Ok(httparse::Status::Complete(head_bytes)) => {
+                let status = response.code.ok_or_else(|| invalid("no status code"))?;
+                let header = |name: &str| {
+                    response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
+                };
+                let body_bytes: usize = match header("content-length") {
+                    Some(length) => length
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid("bad Content-Length"))?,
+                    None => 0,
+                };
+                let keep_alive = header("connection").is_none_or(|value| !value.contains("close"));
+                break (head_bytes, ResponseHead { status, keep_alive }, body_bytes);
             }
             Ok(httparse::Status::Partial) => continue,
             Err(e) => return Err(invalid(&e.to_string())),
         }
+    };
+    if body_bytes > RESPONSE_BYTES_MAX {
+        return Err(invalid("the shop's response body is too long"));
     }
-    Err(invalid(
-        "the shop closed the connection before a full response head",
-    ))
+    let mut remaining = (head_bytes + body_bytes).saturating_sub(filled);
+    let mut sink = [0u8; 4096];
+    // Bounded by the body's length, checked above.
+    while remaining > 0 {
+        let chunk = remaining.min(sink.len());
+        let read = stream.read(&mut sink[..chunk])?;
+        if read == 0 {
+            return Err(invalid(
+                "the shop closed the connection inside a response body",
+            ));
+        }
+        remaining -= read;
+    }
+    Ok(head)
+}
+
+fn is_permanent(status: u16) -> bool {
+    (400..500).contains(&status) && status != 408 && status != 429
 }
 
 fn invalid(message: &str) -> std::io::Error {
@@ -247,7 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn a_status_is_read_from_a_response_arriving_in_pieces() {
+    fn a_whole_response_is_read_when_it_arrives_in_pieces() {
         struct Trickle(Vec<u8>);
         impl Read for Trickle {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -258,8 +333,15 @@ mod tests {
                 Ok(1)
             }
         }
-        let mut stream =
-            Trickle(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n".to_vec());
-        assert_eq!(read_status(&mut stream).unwrap(), 503);
+        let mut stream = Trickle(
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 2\r\n\r\n{}"
+                .to_vec(),
+        );
+        let head = read_response(&mut stream).unwrap();
+        assert_eq!((head.status, head.keep_alive), (503, true));
+        assert!(stream.0.is_empty(), "the body was read");
+        let mut closing =
+            Trickle(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_vec());
+        assert!(!read_response(&mut closing).unwrap().keep_alive);
     }
 }

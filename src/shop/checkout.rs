@@ -75,7 +75,9 @@ pub fn checkout(shop: &Shop, request: &Request<'_>) -> Result<Response, Problem>
     }
     let checkout = parse(shop, request.body())?;
     let order_id = match key {
-        Some(key) => OrderId::from_seed(shop.seed("checkout", key)),
+        // The body is part of the seed: the same key with another body is a
+        // different order, never a conflicting hold under one id.
+        Some(key) => OrderId::from_seed(shop.seed("checkout", &format!("{key}\0{body_sha256}"))),
         None => OrderId::generate(),
     };
     let goodie_held = place_holds(shop, &checkout, order_id)?;
@@ -283,6 +285,10 @@ pub fn place_holds(
             }
             Err(sold_out(shop, checkout))
         }
+        TransferOutcome::ExistsWithDifferentFields(_) => Err(Problem::new(
+            422,
+            "this Idempotency-Key belongs to another order; use a new key for a new checkout",
+        )),
         other => Err(Problem::internal(format!(
             "the ledger refused the hold: {other}"
         ))),
