@@ -15,6 +15,7 @@
 //! - [`shop`]: the purchase flow over HTTP (checkout, webhook, order
 //!   status, events, pages, metrics);
 //! - [`mockpay`]: the mock payment provider, a separate service in spirit;
+//! - [`reply`]: how a dedicated thread answers a waiting coroutine;
 //! - [`payment_session`], [`signature`], [`tickets`], [`clock`]: the
 //!   payment session record, webhook signatures, ticket codes, time;
 //! - [`http`]: HTTP/1.1 on may coroutines (thread-per-core).
@@ -32,6 +33,7 @@ pub mod ledger;
 pub mod mockpay;
 pub mod orders;
 pub mod payment_session;
+pub mod reply;
 pub mod session_store;
 pub mod shop;
 pub mod signature;

@@ -203,7 +203,7 @@ impl Counters {
     }
 }
 
-type Reply<T> = may::sync::mpsc::Sender<Result<T, SessionStoreError>>;
+type Reply<T> = crate::reply::ReplySender<Result<T, SessionStoreError>>;
 
 /// One caller's command, packed in RESP by the caller so that encoding
 /// runs on the callers' threads, not on the few store threads.
@@ -407,7 +407,7 @@ impl SessionStore {
         packed: Vec<u8>,
         answer: impl FnOnce(Reply<T>) -> Answer,
     ) -> Result<T, SessionStoreError> {
-        let (reply, receiver) = may::sync::mpsc::channel();
+        let (reply, receiver) = crate::reply::reply_slot();
         let wait = self.wait();
         self.enqueue(Command {
             packed,

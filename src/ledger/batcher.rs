@@ -58,7 +58,7 @@ impl BatcherConfig {
     }
 }
 
-type Reply<T> = may::sync::mpsc::Sender<Result<T, LedgerError>>;
+type Reply<T> = crate::reply::ReplySender<Result<T, LedgerError>>;
 
 /// One caller's request to the ledger.
 pub enum Job {
@@ -145,7 +145,7 @@ impl Batcher {
     /// Queues `make(reply)` and waits for the answer, parking the calling
     /// coroutine (or thread). Never waits without a bound.
     pub fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Job) -> Result<T, LedgerError> {
-        let (reply, answer) = may::sync::mpsc::channel();
+        let (reply, answer) = crate::reply::reply_slot();
         let job = make(reply);
         let events_count = job.events_count();
         assert!(

@@ -21,7 +21,7 @@ pub const RECENT_ORDERS_MAX: u32 = 1_000;
 
 /// Where a thread sends one caller's answer. A may channel: the caller
 /// waiting on it parks its coroutine, not its worker thread.
-pub(crate) type Reply<T> = may::sync::mpsc::Sender<Result<T, OrderStoreError>>;
+pub(crate) type Reply<T> = crate::reply::ReplySender<Result<T, OrderStoreError>>;
 
 /// PostgreSQL's orders, behind writer threads that group-commit and reader
 /// threads that batch lookups. Every method is safe to call from may
@@ -159,7 +159,7 @@ impl OrderStore {
         queue: &Option<Sender<J>>,
         make: impl FnOnce(Reply<T>) -> J,
     ) -> Result<T, OrderStoreError> {
-        let (reply, answer) = may::sync::mpsc::channel();
+        let (reply, answer) = crate::reply::reply_slot();
         let queue = queue.as_ref().ok_or(OrderStoreError::Stopped)?;
         queue.try_send(make(reply)).map_err(|error| match error {
             TrySendError::Full(_) => OrderStoreError::Overloaded {
