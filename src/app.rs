@@ -103,9 +103,7 @@ impl App {
             orders,
             provider: Arc::new(provider),
         });
-        events::open_all(&shop).with_context(|| {
-            format!("opening the events in TigerBeetle at {}", config.tb_address)
-        })?;
+        open_events(&shop, &config.tb_address)?;
         let server = Server::start(server_config, routes::router(shop.clone()))
             .context("starting the HTTP server")?;
         Ok(App { server, shop })
@@ -135,6 +133,26 @@ fn resolve_port(address: SocketAddr) -> anyhow::Result<SocketAddr> {
     }
     let probe = std::net::TcpListener::bind(address).context("finding a free port")?;
     Ok(probe.local_addr()?)
+}
+
+/// Opens the catalogue's events in the ledger. A TigerBeetle that was just
+/// started may take some seconds before it answers (it opens its data file
+/// first), so timeouts are retried for a bounded while.
+fn open_events(shop: &Shop, tb_address: &str) -> anyhow::Result<()> {
+    const ATTEMPTS_MAX: u32 = 6;
+    for attempt in 1..=ATTEMPTS_MAX {
+        match events::open_all(shop) {
+            Ok(()) => return Ok(()),
+            Err(crate::ledger::LedgerError::Timeout { .. }) if attempt < ATTEMPTS_MAX => {
+                eprintln!("boxoffice: TigerBeetle at {tb_address} not answering yet (attempt {attempt}); retrying");
+            }
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("opening the events in TigerBeetle at {tb_address}"));
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 /// A key for one purpose derived from the shop's secret.

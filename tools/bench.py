@@ -47,7 +47,7 @@ OASIS_TICKETS = 1_400_000
 
 
 def log(message):
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+    print(f"bench: {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 def free_port():
@@ -229,14 +229,35 @@ def parse_wrk(output):
     return result
 
 
+def other_load_generators(own_pid):
+    """Other wrk processes on the machine: their load would skew ours."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != own_pid:
+            try:
+                if (entry / "comm").read_text().strip() == "wrk":
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def run_wrk(url, script, connections, duration_s, env_extra):
+    """Runs wrk; also reports other wrk processes seen while it ran."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", str(REPO / "tools/wrk" / script)]
     command.append(url)
     env = dict(os.environ, **env_extra)
-    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
-    return command, completed.stdout + completed.stderr
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    foreign = set()
+    while process.poll() is None:
+        foreign |= other_load_generators(process.pid)
+        time.sleep(0.5)
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"bench: wrk failed: {stderr}")
+    return command, stdout + stderr, sorted(foreign)
 
 
 # ---------------------------------------------------------------- phases
@@ -324,9 +345,10 @@ def run_phase(phase, server, minihttp, connections, duration_s, work_dir, secret
     elif phase == "full-flow":
         script = "full_flow.lua"
         env["BENCH_TICKETS"] = str(work_dir / f"full-flow-{connections}.tickets")
-    command, output = run_wrk(url, script, connections, duration_s, env)
+    command, output, foreign = run_wrk(url, script, connections, duration_s, env)
     result = parse_wrk(output)
     result["command"] = " ".join(command)
+    result["other_load_generators"] = foreign
     result["ops_per_s"] = result["requests_per_s"]
     if phase == "full-flow":
         tickets = int(Path(env["BENCH_TICKETS"]).read_text())
@@ -337,12 +359,14 @@ def run_phase(phase, server, minihttp, connections, duration_s, work_dir, secret
 
 def measure(phase, server, minihttp, processes, connections, args, work_dir, secret, sale_event_id):
     before_cpu, before = processes.snapshot(), server.metrics()
+    started = time.strftime("%H:%M:%S")
     result = run_phase(phase, server, minihttp, connections, args.duration_s, work_dir, secret)
     if result is None:
         return None
     after_cpu, after = processes.snapshot(), server.metrics()
     requests = after["boxoffice_tigerbeetle_requests_total"] - before["boxoffice_tigerbeetle_requests_total"]
     events = after["boxoffice_tigerbeetle_events_total"] - before["boxoffice_tigerbeetle_events_total"]
+    result["started"], result["ended"] = started, time.strftime("%H:%M:%S")
     result["tb_requests"] = int(requests)
     result["tb_batch_mean"] = events / requests if requests else 0.0
     result["tb_batch_max"] = int(after["boxoffice_tigerbeetle_batch_events_max"])
@@ -452,6 +476,10 @@ def summary_markdown(report):
     lines += [f"Command: `{report['command']}`; each run `wrk -t2 -c<connections> -d{report['duration_s']}s --latency`.",
               "Ops/s is requests/s, except full flow: PAID tickets/s. \"vs noop\" is the ratio to our no-op "
               "endpoint at the same workers and connections in this run.", ""]
+    disturbed = [run for run in report["runs"] if run.get("other_load_generators")]
+    if disturbed:
+        lines += ["**Disturbed runs** (another wrk ran on the machine meanwhile; marked * below): "
+                  + ", ".join(f"{r['phase']} w{r['workers']} c{r['connections']}" for r in disturbed) + ".", ""]
     bad = [run for run in report["runs"] if not run["consistency"]["agree"]]
     if bad:
         lines += ["**VOID: TigerBeetle and PostgreSQL disagree after "
@@ -467,7 +495,8 @@ def summary_markdown(report):
         cpu = run["cpu_s"]
         fmt = lambda v: "" if v is None else f"{v:.2f}"
         lines.append(
-            f"| {run['phase']} | {run['workers']} | {run['connections']} | {run['ops_per_s']:,.0f} | {ratio} | "
+            f"| {run['phase']}{' *' if run.get('other_load_generators') else ''} | {run['workers']} | "
+            f"{run['connections']} | {run['ops_per_s']:,.0f} | {ratio} | "
             f"{fmt(run['p50_ms'])} | {fmt(run['p90_ms'])} | {fmt(run['p99_ms'])} | {fmt(run['max_ms'])} | "
             f"{run['errors']}{' (' + str(run['replayed']) + ' replayed)' if run['replayed'] else ''} | "
             f"{run['tb_batch_mean']:.0f} | {run['tb_batch_max']} | {run['tb_requests']} | "
@@ -545,6 +574,9 @@ def main():
         minihttp = Minihttp(workers)
         processes = Processes(server.process.pid)
         try:
+            # A TigerBeetle just started is still warming its caches: a few
+            # seconds of reserves first, not recorded.
+            run_wrk(server.url, "reserve.lua", 100, 3, {"BENCH_IDS": str(work_dir / "warm-up.ids"), "BENCH_THREADS": "2"})
             for connections in [int(c) for c in args.connections.split(",")]:
                 for phase in phases:
                     log(f"{phase}: {workers} workers, {connections} connections")
