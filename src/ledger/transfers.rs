@@ -179,6 +179,69 @@ pub fn late_booking(metadata: &HoldMetadata, resource: Resource, amount: u64) ->
         .with_user_data_32(metadata.user_data_32())
 }
 
+/// An order's holds: its tickets and, when `with_goodie`, one goodie. Not
+/// linked: running out of goodies must not stop a ticket sale.
+pub fn order_holds(metadata: &HoldMetadata, timeout_s: u32, with_goodie: bool) -> Vec<Transfer> {
+    let tickets = Resource::Class(metadata.class);
+    let mut holds = vec![hold(
+        metadata,
+        tickets,
+        TransferKind::TicketHold,
+        u64::from(metadata.quantity),
+        timeout_s,
+    )];
+    if with_goodie {
+        holds.push(hold(
+            metadata,
+            Resource::Goodies,
+            TransferKind::GoodieHold,
+            1,
+            timeout_s,
+        ));
+    }
+    holds
+}
+
+/// The posts that sell an order: its ticket hold and, if one is held, its
+/// goodie hold, linked so that both apply or neither does.
+pub fn order_posts(order: OrderId, event: EventId, class: u16, goodie_held: bool) -> Vec<Transfer> {
+    let mut posts = vec![post(
+        order,
+        event,
+        Resource::Class(class),
+        TransferKind::TicketHold,
+    )];
+    if goodie_held {
+        posts.push(post(
+            order,
+            event,
+            Resource::Goodies,
+            TransferKind::GoodieHold,
+        ));
+    }
+    linked(posts)
+}
+
+/// The voids that release an order's holds; not linked, so each releases
+/// what it can.
+pub fn order_voids(order: OrderId, event: EventId, class: u16, goodie_held: bool) -> Vec<Transfer> {
+    let mut voids = vec![void(
+        order,
+        event,
+        Resource::Class(class),
+        TransferKind::TicketHold,
+    )];
+    if goodie_held {
+        voids.push(void(
+            order,
+            event,
+            Resource::Goodies,
+            TransferKind::GoodieHold,
+        ));
+    }
+    voids
+}
+
 /// Chains `transfers` so that they apply all together or not at all.
 pub fn linked(mut transfers: Vec<Transfer>) -> Vec<Transfer> {
     let last = transfers.len().saturating_sub(1);

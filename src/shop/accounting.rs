@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::problem::Problem;
 use super::Shop;
 use crate::http::{Request, Response};
-use crate::ids::{OrderId, Resource, TransferKind};
+use crate::ids::OrderId;
 use crate::ledger::{transfers, HoldMetadata, TransferOutcome};
 
 #[derive(Deserialize)]
@@ -61,27 +61,12 @@ pub fn reserve(shop: &Shop, request: &Request<'_>) -> Result<Response, Problem> 
         quantity: 1,
         customer_hash: 0,
     };
-    let holds = vec![
-        transfers::hold(
-            &metadata,
-            Resource::Class(class),
-            TransferKind::TicketHold,
-            1,
-            RESERVE_TIMEOUT_S,
-        ),
-        transfers::hold(
-            &metadata,
-            Resource::Goodies,
-            TransferKind::GoodieHold,
-            1,
-            RESERVE_TIMEOUT_S,
-        ),
-    ];
+    let holds = transfers::order_holds(&metadata, RESERVE_TIMEOUT_S, event.goodies > 0);
     let outcomes = shop.ledger.submit(holds)?;
     if !outcomes[0].is_applied() {
         return Err(Problem::new(409, format!("no hold: {}", outcomes[0])));
     }
-    let goodie = outcomes[1].is_applied();
+    let goodie = outcomes.get(1).is_some_and(|o| o.is_applied());
     Ok(Response::json(
         201,
         &serde_json::json!({ "order_id": order_id.to_string(), "goodie": goodie }),
@@ -95,21 +80,8 @@ pub fn commit(shop: &Shop, request: &Request<'_>) -> Result<Response, Problem> {
     let order_id = OrderId::parse(&body.order_id)
         .ok_or_else(|| Problem::invalid("order_id", "not an order id"))?;
     let ledger_id = event.ledger();
-    let mut posts = vec![transfers::post(
-        order_id,
-        ledger_id,
-        Resource::Class(class),
-        TransferKind::TicketHold,
-    )];
-    if body.goodie {
-        posts.push(transfers::post(
-            order_id,
-            ledger_id,
-            Resource::Goodies,
-            TransferKind::GoodieHold,
-        ));
-    }
-    let outcomes = shop.ledger.submit(transfers::linked(posts))?;
+    let posts = transfers::order_posts(order_id, ledger_id, class, body.goodie);
+    let outcomes = shop.ledger.submit(posts)?;
     match outcomes[0] {
         TransferOutcome::Created | TransferOutcome::AlreadyExists => {
             Ok(Response::json_raw(200, &br#"{"committed":true}"#[..]))

@@ -251,24 +251,11 @@ pub fn place_holds(
         quantity: checkout.quantity,
         customer_hash: customer_hash(&checkout.email),
     };
-    let timeout_s = shop.config.hold_timeout_s;
-    let ticket_resource = Resource::Class(checkout.class_index);
-    let mut holds = vec![transfers::hold(
+    let holds = transfers::order_holds(
         &metadata,
-        ticket_resource,
-        TransferKind::TicketHold,
-        u64::from(checkout.quantity),
-        timeout_s,
-    )];
-    if checkout.event.goodies > 0 {
-        holds.push(transfers::hold(
-            &metadata,
-            Resource::Goodies,
-            TransferKind::GoodieHold,
-            1,
-            timeout_s,
-        ));
-    }
+        shop.config.hold_timeout_s,
+        checkout.event.goodies > 0,
+    );
     let outcomes = shop.ledger.submit(holds)?;
     let goodie_held = outcomes.get(1).is_some_and(|o| o.is_applied());
     match outcomes[0] {

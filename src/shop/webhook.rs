@@ -205,21 +205,8 @@ fn context_from_ledger<'a>(
 fn settle_paid(shop: &Shop, context: &OrderContext<'_>) -> Result<Settlement, Problem> {
     let (event, order) = (context.event.ledger(), context.order_id);
     let ticket = Resource::Class(context.class_index);
-    let mut posts = vec![transfers::post(
-        order,
-        event,
-        ticket,
-        TransferKind::TicketHold,
-    )];
-    if context.goodie_held {
-        posts.push(transfers::post(
-            order,
-            event,
-            Resource::Goodies,
-            TransferKind::GoodieHold,
-        ));
-    }
-    let outcomes = shop.ledger.submit(transfers::linked(posts))?;
+    let posts = transfers::order_posts(order, event, context.class_index, context.goodie_held);
+    let outcomes = shop.ledger.submit(posts)?;
     let paid = |goodie| {
         Ok(Settlement {
             status: OrderStatus::Paid,
@@ -299,20 +286,7 @@ fn settle_unpaid(
     status: OrderStatus,
 ) -> Result<Settlement, Problem> {
     let (event, order) = (context.event.ledger(), context.order_id);
-    let mut voids = vec![transfers::void(
-        order,
-        event,
-        Resource::Class(context.class_index),
-        TransferKind::TicketHold,
-    )];
-    if context.goodie_held {
-        voids.push(transfers::void(
-            order,
-            event,
-            Resource::Goodies,
-            TransferKind::GoodieHold,
-        ));
-    }
+    let voids = transfers::order_voids(order, event, context.class_index, context.goodie_held);
     let outcomes = shop.ledger.submit(voids)?;
     match outcomes[0] {
         TransferOutcome::Created
