@@ -316,8 +316,10 @@ def consistency(server, sale_event_id):
         time.sleep(0.5)
 
 
-def run_phase(phase, server, minihttp, connections, duration_s, work_dir, secret):
+def run_phase(phase, server, minihttp, connections, duration_s, work_dir, secret, delay_ms=None):
     env = {"BENCH_THREADS": "2"}
+    if delay_ms is not None:
+        env["BENCH_DELAY_MS"] = str(delay_ms)
     url, script = server.url, None
     if phase == "noop-minihttp":
         url = minihttp.url + "/"
@@ -357,10 +359,10 @@ def run_phase(phase, server, minihttp, connections, duration_s, work_dir, secret
     return result
 
 
-def measure(phase, server, minihttp, processes, connections, args, work_dir, secret, sale_event_id):
+def measure(phase, server, minihttp, processes, connections, args, work_dir, secret, sale_event_id, delay_ms=None):
     before_cpu, before = processes.snapshot(), server.metrics()
     started = time.strftime("%H:%M:%S")
-    result = run_phase(phase, server, minihttp, connections, args.duration_s, work_dir, secret)
+    result = run_phase(phase, server, minihttp, connections, args.duration_s, work_dir, secret, delay_ms)
     if result is None:
         return None
     after_cpu, after = processes.snapshot(), server.metrics()
@@ -373,6 +375,31 @@ def measure(phase, server, minihttp, processes, connections, args, work_dir, sec
     result["cpu_s"] = {name: round(after_cpu[name] - before_cpu.get(name, 0.0), 2) for name in after_cpu}
     result["consistency"] = consistency(server, sale_event_id)
     return result
+
+
+PACED_PHASES = ["reserve", "checkout", "full-flow"]
+PACED_CONNECTIONS = 500
+
+
+def paced_runs(runs, workers, server, minihttp, processes, args, work_dir, secret, sale_event_id):
+    """Latency at half the peak rate: each connection sends one request per
+    delay, so the offered rate is fixed (wrk has no rate option; this is its
+    delay() hook). Phases without ids handed over only."""
+    for phase in PACED_PHASES:
+        peaks = [r["ops_per_s"] for r in runs if r["phase"] == phase and r["workers"] == workers and not r.get("paced")]
+        if not peaks:
+            continue
+        # Full flow counts tickets, about 3 requests each (checkout, pay, poll).
+        requests_per_op = 3 if phase == "full-flow" else 1
+        offered_per_s = max(peaks) / 2 * requests_per_op
+        delay_ms = max(1, round(PACED_CONNECTIONS / offered_per_s * 1000))
+        log(f"{phase}: paced at half the peak, {workers} workers, {PACED_CONNECTIONS} connections, {delay_ms} ms apart")
+        result = measure(phase, server, minihttp, processes, PACED_CONNECTIONS, args, work_dir, secret,
+                         sale_event_id, delay_ms)
+        result.update(phase=phase, workers=workers, connections=PACED_CONNECTIONS, paced=True,
+                      offered_per_s=PACED_CONNECTIONS / delay_ms * 1000 / requests_per_op, peak_ops_per_s=max(peaks))
+        runs.append(result)
+        log(f"{phase}: paced {result['ops_per_s']:,.0f} ops/s, p99 {result['p99_ms']} ms")
 
 
 # ---------------------------------------------------------------- reports
@@ -410,6 +437,7 @@ def svg_plot(runs, path):
     """Throughput against connections, one line per phase (2 workers solid,
     1 worker dashed), log scales, the original's figures as reference lines."""
     width, height, left, right, top, bottom = 900, 560, 80, 250, 30, 50
+    runs = [run for run in runs if not run.get("paced")]
     connections = sorted({run["connections"] for run in runs})
     values = [run["ops_per_s"] for run in runs if run["ops_per_s"] > 0] + list(THEIRS.values())
     import math
@@ -489,7 +517,7 @@ def summary_markdown(report):
     lines += ["| phase | workers | conns | ops/s | vs noop | p50 ms | p90 ms | p99 ms | max ms | errors | TB batch mean | TB batch max (since start) | TB requests | CPU s server / TB / PG / Redis / wrk |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     noop = {(r["workers"], r["connections"]): r["ops_per_s"] for r in report["runs"] if r["phase"] == "noop"}
-    for run in report["runs"]:
+    for run in [r for r in report["runs"] if not r.get("paced")]:
         ceiling = noop.get((run["workers"], run["connections"]))
         ratio = f"{run['ops_per_s'] / ceiling:.3f}" if ceiling else ""
         cpu = run["cpu_s"]
@@ -501,11 +529,22 @@ def summary_markdown(report):
             f"{run['errors']}{' (' + str(run['replayed']) + ' replayed)' if run['replayed'] else ''} | "
             f"{run['tb_batch_mean']:.0f} | {run['tb_batch_max']} | {run['tb_requests']} | "
             f"{cpu.get('server', 0)} / {cpu.get('tigerbeetle', 0)} / {cpu.get('postgres', 0)} / {cpu.get('redis', 0)} / {cpu.get('wrk', 0)} |")
+    paced = [r for r in report["runs"] if r.get("paced")]
+    if paced:
+        lines += ["", "## At half the peak rate", "",
+                  "Each connection waits a fixed delay before each request (wrk's delay() hook), so the offered "
+                  "rate is fixed at half the phase's peak above (reached is lower: each connection's cycle is the delay plus the answer's latency); latency is from send to answer.", "",
+                  "| phase | workers | conns | peak ops/s | offered ops/s | reached ops/s | p50 ms | p90 ms | p99 ms | max ms | errors |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for run in paced:
+            lines.append(f"| {run['phase']} | {run['workers']} | {run['connections']} | {run['peak_ops_per_s']:,.0f} | "
+                         f"{run['offered_per_s']:,.0f} | {run['ops_per_s']:,.0f} | {run['p50_ms']:.2f} | "
+                         f"{run['p90_ms']:.2f} | {run['p99_ms']:.2f} | {run['max_ms']:.2f} | {run['errors']} |")
     lines += ["", "Peak server RSS (MiB) per worker count: "
               + ", ".join(f"{w} workers: {rss:.0f}" for w, rss in report["peak_rss_mib"].items()), ""]
     best = {}
     for run in report["runs"]:
-        if run["phase"] in THEIRS:
+        if run["phase"] in THEIRS and not run.get("paced"):
             best[run["phase"]] = max(best.get(run["phase"], 0), run["ops_per_s"])
     lines += ["## Against the original", "",
               "| phase | boxoffice best here | TigerFans (theirs, their machine) | ratio |", "|---|---|---|---|"]
@@ -588,6 +627,7 @@ def main():
                     runs.append(result)
                     log(f"{phase}: {result['ops_per_s']:,.0f} ops/s, p99 {result['p99_ms']} ms, "
                         f"batch {result['tb_batch_mean']:.0f}, agree {result['consistency']['agree']}")
+            paced_runs(runs, workers, server, minihttp, processes, args, work_dir, secret, sale_event_id)
             peak_rss[workers] = peak_rss_mib(server.process.pid)
         finally:
             minihttp.stop()

@@ -9,6 +9,7 @@ local class = os.getenv("BENCH_CLASS") or "B"
 email = os.getenv("BENCH_EMAIL") or "bench@example.com"
 
 setup = common.setup
+common.pace()
 
 function init(args)
   ids = {}

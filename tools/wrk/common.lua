@@ -50,4 +50,14 @@ function common.field(body, name)
   return string.match(body, '"' .. name .. '":"([^"]*)"')
 end
 
+-- With BENCH_DELAY_MS set, every connection waits that long before each
+-- request: a fixed offered rate of connections / delay instead of a closed
+-- loop, for latency at a given load.
+function common.pace()
+  local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+  if delay_ms then
+    delay = function() return delay_ms end
+  end
+end
+
 return common

@@ -11,6 +11,7 @@ local event = os.getenv("BENCH_EVENT") or "bench-sale"
 local class = os.getenv("BENCH_CLASS") or "B"
 
 setup = common.setup
+common.pace()
 
 function init(args)
   steps = {}      -- queue of pending requests

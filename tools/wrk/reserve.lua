@@ -7,6 +7,7 @@ local class = os.getenv("BENCH_CLASS") or "B"
 local body = string.format('{"event":"%s","class":"%s"}', event, class)
 
 setup = common.setup
+common.pace()
 
 function init(args)
   ids = {}

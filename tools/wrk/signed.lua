@@ -7,6 +7,7 @@ local common = require("common")
 local path = os.getenv("BENCH_PATH")
 
 setup = common.setup
+common.pace()
 
 function init(args)
   lines = common.read_share(os.getenv("BENCH_REQUESTS"), thread_index, #common.threads > 0 and #common.threads or tonumber(os.getenv("BENCH_THREADS")))
