@@ -79,11 +79,12 @@ impl App {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
         let webhook_key = SigningKey::new(config.webhook_secret.as_bytes().to_vec());
+        let secret_key = SigningKey::new(config.secret_key.as_bytes().to_vec());
         let provider = MockPay::new(MockPayConfig {
             public_url: public_url.clone(),
             webhook_url: format!("http://{bound}/payments/webhook"),
             webhook_key: webhook_key.clone(),
-            token_key: SigningKey::new(derive(&config.secret_key, "mockpay-tokens")),
+            token_key: SigningKey::new(secret_key.keyed_hash(&[b"mockpay-tokens"]).to_vec()),
             sessions_max: 4_000_000,
             delivery: DeliveryPolicy::default(),
         })
@@ -94,7 +95,7 @@ impl App {
                 tickets_per_order_max: config.tickets_per_order_max,
                 public_url,
                 webhook_key,
-                secret_key: SigningKey::new(config.secret_key.as_bytes().to_vec()),
+                secret_key,
                 benchmark_endpoints: config.benchmark_endpoints,
             },
             catalog,
@@ -153,14 +154,6 @@ fn open_events(shop: &Shop, tb_address: &str) -> anyhow::Result<()> {
         }
     }
     unreachable!("the last attempt returns")
-}
-
-/// A key for one purpose derived from the shop's secret.
-fn derive(secret: &str, purpose: &str) -> Vec<u8> {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().to_vec()
 }
 
 fn check_secrets(config: &AppConfig) -> anyhow::Result<()> {

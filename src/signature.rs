@@ -46,6 +46,16 @@ impl SigningKey {
         &self.0
     }
 
+    /// HMAC-SHA256 of `parts` laid end to end: the one keyed hash the
+    /// project derives ids, tokens and sub-keys with.
+    pub fn keyed_hash(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
     fn mac(&self, timestamp_s: u64, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(timestamp_s.to_string().as_bytes());
@@ -106,6 +116,15 @@ mod tests {
 
     fn key() -> SigningKey {
         SigningKey::new(b"0123456789abcdef0123".to_vec())
+    }
+
+    #[test]
+    fn a_keyed_hash_covers_its_parts_laid_end_to_end() {
+        assert_eq!(
+            key().keyed_hash(&[b"ab", b"c"]),
+            key().keyed_hash(&[b"abc"])
+        );
+        assert_ne!(key().keyed_hash(&[b"abc"]), key().keyed_hash(&[b"abd"]));
     }
 
     #[test]

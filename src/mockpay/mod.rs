@@ -22,9 +22,7 @@ pub mod session;
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 
 use crate::clock::unix_now_s;
 use crate::http::Response;
@@ -129,10 +127,8 @@ impl MockPay {
     }
 
     fn token_for(&self, reference: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.config.token_key_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(reference.as_bytes());
-        format!("cs_{}", hex::encode(&mac.finalize().into_bytes()[..16]))
+        let tag = self.config.token_key.keyed_hash(&[reference.as_bytes()]);
+        format!("cs_{}", hex::encode(&tag[..16]))
     }
 
     /// `GET /mockpay/{session}`: the payment page.
@@ -179,12 +175,6 @@ impl MockPay {
 
     pub fn open_sessions_count(&self) -> usize {
         self.sessions.len()
-    }
-}
-
-impl MockPayConfig {
-    fn token_key_bytes(&self) -> &[u8] {
-        self.token_key.as_bytes()
     }
 }
 

@@ -30,7 +30,6 @@ pub mod webhook;
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
@@ -72,12 +71,10 @@ const FINAL_ORDER_CACHE_TTL_S: u64 = 24 * 3600;
 impl Shop {
     /// A stable 16-byte seed for `text` under the shop's secret.
     fn seed(&self, domain: &str, text: &str) -> [u8; 16] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.config.secret_key.as_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(domain.as_bytes());
-        mac.update(b"\0");
-        mac.update(text.as_bytes());
-        let tag = mac.finalize().into_bytes();
+        let tag = self
+            .config
+            .secret_key
+            .keyed_hash(&[domain.as_bytes(), b"\0", text.as_bytes()]);
         tag[..16].try_into().expect("16 of 32 bytes")
     }
 }
