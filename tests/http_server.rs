@@ -53,11 +53,22 @@ fn router() -> Router {
         .get("/panic", |_: &Request<'_>, _: &Params<'_>| -> Response {
             panic!("a handler bug");
         })
+        .get("/big", |_: &Request<'_>, _: &Params<'_>| {
+            Response::text(200, big_body())
+        })
         .get("/sleep", |_: &Request<'_>, _: &Params<'_>| {
             // Blocks this coroutine only, as a wait for TigerBeetle would.
             may::coroutine::sleep(Duration::from_millis(300));
             Response::text(200, "slept")
         })
+}
+
+/// Far more than a socket's send buffer, so that the server must wait for
+/// the client to read.
+const BIG_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+fn big_body() -> String {
+    "0123456789abcdef".repeat(BIG_BODY_BYTES / 16)
 }
 
 fn start_with(config: ServerConfig) -> Server {
@@ -378,6 +389,38 @@ fn keep_alive_serves_many_requests_on_one_connection() {
         assert_eq!(reply.header("connection"), None);
     }
     assert_eq!(server.connections_count(), 1);
+}
+
+#[test]
+fn a_request_sent_while_a_big_answer_waits_for_the_reader_is_answered_next() {
+    let server = start();
+    let mut client = Client::new(server.local_address());
+    client.send(&get("/big"));
+    // The server fills the socket and waits for room; the next request
+    // arrives while it waits.
+    thread::sleep(Duration::from_millis(200));
+    client.send(&get("/noop"));
+    thread::sleep(Duration::from_millis(100));
+    let reply = client.read_reply(false);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), BIG_BODY_BYTES);
+    assert!(reply.body == big_body().as_bytes());
+    assert_eq!(client.read_reply(false).body_text(), r#"{"ok":true}"#);
+    for _ in 0..100 {
+        assert_eq!(client.request(&get("/noop")).status, 200);
+    }
+}
+
+#[test]
+fn a_request_sent_in_two_pieces_a_moment_apart_is_answered() {
+    let server = start();
+    let mut client = Client::new(server.local_address());
+    for _ in 0..20 {
+        client.send(b"GET /noop HTTP/1.1\r\nHost: te");
+        thread::sleep(Duration::from_millis(5));
+        client.send(b"st\r\n\r\n");
+        assert_eq!(client.read_reply(false).status, 200);
+    }
 }
 
 #[test]

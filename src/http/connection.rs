@@ -8,8 +8,19 @@
 //! Reads are non-blocking reads on the raw socket; when there is nothing to
 //! read, the coroutine parks in `wait_io` until the socket has an event or the
 //! server's `Watchdog` wakes it at the read deadline (see there for why not
-//! may's own read timeout). Writes go through may's `write_all`, whose write
-//! timeout arms a timer only when the client stops reading.
+//! may's own read timeout). Writes are non-blocking writes on the raw socket
+//! too; only when the socket's send buffer is full do they go through may's
+//! `write_all`, whose write timeout then arms a timer.
+//!
+//! One read per request, not two: after an answer, the client's next request
+//! has usually not arrived yet, so a read would only say "would block". may
+//! registers sockets edge-triggered and records every event in the socket's
+//! io flag until `wait_io` returns and clears it, so after a read that
+//! drained the socket (it returned less than it could hold) nothing can
+//! arrive unseen: the connection waits first and reads after. may's own
+//! reads and writes clear that flag before they start, which is why this
+//! module uses them only where it then reads before it waits again
+//! (`input_may_be_waiting`).
 //!
 //! Requests that cannot be answered normally get a JSON error and the
 //! connection is closed, because after them we no longer know where the next
@@ -119,6 +130,10 @@ struct Connection<'s> {
     partial_since_ms: Option<u64>,
     /// `100 Continue` was sent for the request now arriving.
     continue_sent: bool,
+    /// The socket may hold input that no io event will announce: at the
+    /// start, after a read that filled the buffer, and after a write through
+    /// may (which clears the io flag). Then read before waiting.
+    input_may_be_waiting: bool,
     /// An error was answered: the connection closes after the flush.
     refused: bool,
     /// Our deadline, published to the watchdog while we wait for input.
@@ -147,6 +162,7 @@ impl<'s> Connection<'s> {
             bytes_needed: 0,
             partial_since_ms: None,
             continue_sent: false,
+            input_may_be_waiting: true,
             refused: false,
             watch,
         })
@@ -197,23 +213,45 @@ impl<'s> Connection<'s> {
     /// deadline bounds the number of passes in time.
     fn receive_until(&mut self, deadline_ms: u64) -> io::Result<Received> {
         loop {
-            let spare = self.input.spare_mut();
-            assert!(!spare.is_empty(), "a pending partial request always fits");
-            match self.stream.inner_mut().read(spare) {
-                Ok(0) => return Ok(Received::Closed),
-                Ok(count) => {
-                    self.input.commit(count);
-                    return Ok(Received::Bytes);
+            if self.input_may_be_waiting {
+                if let Some(received) = self.read_once()? {
+                    return Ok(received);
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
             }
             self.watch.arm(deadline_ms);
             self.stream.wait_io();
             let stopping = self.shared.stopping.load(Ordering::Acquire);
-            if self.watch.disarm(deadline_ms, stopping) {
-                return Ok(Received::TimedOut);
+            let timed_out = self.watch.disarm(deadline_ms, stopping);
+            // Whatever woke us, the socket is worth one read now.
+            self.input_may_be_waiting = true;
+            if timed_out {
+                // A last read, so that input which arrived with the deadline
+                // is answered rather than dropped.
+                return Ok(self.read_once()?.unwrap_or(Received::TimedOut));
+            }
+        }
+    }
+
+    /// One non-blocking read into the buffer; `None` if it would block.
+    fn read_once(&mut self) -> io::Result<Option<Received>> {
+        loop {
+            let spare = self.input.spare_mut();
+            assert!(!spare.is_empty(), "a pending partial request always fits");
+            let spare_bytes = spare.len();
+            match self.stream.inner_mut().read(spare) {
+                Ok(0) => return Ok(Some(Received::Closed)),
+                Ok(count) => {
+                    self.input.commit(count);
+                    self.input_may_be_waiting = count == spare_bytes;
+                    return Ok(Some(Received::Bytes));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.input_may_be_waiting = false;
+                    return Ok(None);
+                }
+                // Bounded: a signal interrupts a read at most once per signal.
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
             }
         }
     }
@@ -351,12 +389,35 @@ impl<'s> Connection<'s> {
         if self.output.is_empty() {
             return Ok(());
         }
-        self.stream.write_all(&self.output)?;
+        let written = self.write_nonblocking()?;
+        if written < self.output.len() {
+            // The send buffer is full: let may wait for room, under the write
+            // timeout. It clears the io flag, so read before the next wait.
+            self.input_may_be_waiting = true;
+            self.stream.write_all(&self.output[written..])?;
+        }
         self.output.clear();
         if self.output.capacity() > OUTPUT_BYTES_RETAINED_MAX {
             self.output = Vec::with_capacity(OUTPUT_BYTES_INITIAL);
         }
         Ok(())
+    }
+
+    /// Writes as much of the output as the socket takes without waiting;
+    /// returns how much that was. Bounded: every pass writes at least one
+    /// byte, or ends.
+    fn write_nonblocking(&mut self) -> io::Result<usize> {
+        let mut written = 0;
+        while written < self.output.len() {
+            match self.stream.inner_mut().write(&self.output[written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(count) => written += count,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(written)
     }
 
     /// Half-closes, then drains the client's input for a bounded time so that
