@@ -402,6 +402,56 @@ def paced_runs(runs, workers, server, minihttp, processes, args, work_dir, secre
         log(f"{phase}: paced {result['ops_per_s']:,.0f} ops/s, p99 {result['p99_ms']} ms")
 
 
+def noop_comparison(workers, server, minihttp, args):
+    """Our no-op endpoint against may_minihttp's, alternating run by run so
+    that both see the same machine: the spread from run to run here is larger
+    than a single pair can settle."""
+    pairs = []
+    for connections in [int(c) for c in args.connections.split(",")]:
+        for repetition in range(args.noop_repetitions):
+            pair = {"workers": workers, "connections": connections, "repetition": repetition + 1}
+            for name, url, pid in (("minihttp", minihttp.url + "/", minihttp.process.pid),
+                                   ("ours", server.url + "/noop", server.process.pid)):
+                cpu_before = cpu_seconds(pid)
+                _, output, foreign = run_wrk(url, None, connections, args.noop_duration_s, {})
+                parsed = parse_wrk(output)
+                pair[name] = parsed["requests_per_s"]
+                pair[f"{name}_cpu_us_per_request"] = (cpu_seconds(pid) - cpu_before) * 1e6 / max(1, parsed["requests"])
+                pair["other_load_generators"] = sorted(set(pair.get("other_load_generators", [])) | set(foreign))
+            pairs.append(pair)
+            log(f"noop comparison: {workers} workers, {connections} connections: "
+                f"ours {pair['ours']:,.0f}, may_minihttp {pair['minihttp']:,.0f}")
+    return pairs
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def noop_comparison_markdown(pairs, duration_s):
+    lines = ["## No-op: ours against may_minihttp", "",
+             f"Alternating `wrk -t2 -c<connections> -d{duration_s}s` runs: may_minihttp's no-op handler "
+             "(`target/release/noop-minihttp`), then our `GET /noop` on the full server, repeated. "
+             "The ratio is of the medians; 'pairs won' counts repetitions where ours answered more. "
+             "CPU per request is the server process's CPU time (all threads) over the requests wrk counted; "
+             "it is less sensitive than requests/s to how the two cores are shared with wrk.", "",
+             "| workers | conns | repetitions | may_minihttp median req/s | ours median req/s | ours / theirs | pairs won "
+             "| may_minihttp CPU µs/request | ours CPU µs/request |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    groups = sorted({(p["workers"], p["connections"]) for p in pairs})
+    for workers, connections in groups:
+        group = [p for p in pairs if p["workers"] == workers and p["connections"] == connections]
+        theirs, ours = median([p["minihttp"] for p in group]), median([p["ours"] for p in group])
+        won = sum(p["ours"] >= p["minihttp"] for p in group)
+        cpu_theirs = median([p["minihttp_cpu_us_per_request"] for p in group])
+        cpu_ours = median([p["ours_cpu_us_per_request"] for p in group])
+        lines.append(f"| {workers} | {connections} | {len(group)} | {theirs:,.0f} | {ours:,.0f} | "
+                     f"{ours / theirs:.2f} | {won} of {len(group)} | {cpu_theirs:.1f} | {cpu_ours:.1f} |")
+    return lines
+
+
 # ---------------------------------------------------------------- reports
 
 def machine():
@@ -540,6 +590,8 @@ def summary_markdown(report):
             lines.append(f"| {run['phase']} | {run['workers']} | {run['connections']} | {run['peak_ops_per_s']:,.0f} | "
                          f"{run['offered_per_s']:,.0f} | {run['ops_per_s']:,.0f} | {run['p50_ms']:.2f} | "
                          f"{run['p90_ms']:.2f} | {run['p99_ms']:.2f} | {run['max_ms']:.2f} | {run['errors']} |")
+    if report.get("noop_comparison"):
+        lines += [""] + noop_comparison_markdown(report["noop_comparison"], report["noop_duration_s"])
     lines += ["", "Peak server RSS (MiB) per worker count: "
               + ", ".join(f"{w} workers: {rss:.0f}" for w, rss in report["peak_rss_mib"].items()), ""]
     best = {}
@@ -596,6 +648,9 @@ def main():
     parser.add_argument("--oasis", action="store_true", help="also sell 1.4 million tickets through the full flow")
     parser.add_argument("--oasis-connections", type=int, default=1000)
     parser.add_argument("--oasis-workers", type=int, default=2)
+    parser.add_argument("--noop-repetitions", type=int, default=5,
+                        help="alternating no-op runs against may_minihttp per connection count (0: none)")
+    parser.add_argument("--noop-duration-s", type=int, default=4)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     date = datetime.date.today().isoformat()
@@ -606,7 +661,7 @@ def main():
     events_path = work_dir / "events.toml"
     sale_event_id = bench_events(events_path)
     secret = secrets.token_hex(24)
-    runs, peak_rss = [], {}
+    runs, peak_rss, noop_pairs = [], {}, []
     phases = args.phases.split(",")
     for workers in [int(w) for w in args.workers.split(",")]:
         server = Server(workers, events_path, secret, work_dir / f"server-{workers}.log")
@@ -628,12 +683,14 @@ def main():
                     log(f"{phase}: {result['ops_per_s']:,.0f} ops/s, p99 {result['p99_ms']} ms, "
                         f"batch {result['tb_batch_mean']:.0f}, agree {result['consistency']['agree']}")
             paced_runs(runs, workers, server, minihttp, processes, args, work_dir, secret, sale_event_id)
+            noop_pairs += noop_comparison(workers, server, minihttp, args)
             peak_rss[workers] = peak_rss_mib(server.process.pid)
         finally:
             minihttp.stop()
             server.stop()
     report = {"date": date, "machine": machine(), "versions": versions(), "duration_s": args.duration_s,
-              "command": "tools/bench " + " ".join(sys.argv[1:]), "runs": runs, "peak_rss_mib": peak_rss}
+              "command": "tools/bench " + " ".join(sys.argv[1:]), "runs": runs, "peak_rss_mib": peak_rss,
+              "noop_comparison": noop_pairs, "noop_duration_s": args.noop_duration_s}
     if args.oasis:
         server = Server(args.oasis_workers, events_path, secret, work_dir / "server-oasis.log")
         try:
