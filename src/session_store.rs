@@ -402,7 +402,7 @@ impl SessionStore {
 
     /// Queues a command and waits for its reply, parking the calling
     /// coroutine (or thread). Never waits without a bound.
-    fn call<T>(
+    fn call<T: Send + 'static>(
         &self,
         packed: Vec<u8>,
         answer: impl FnOnce(Reply<T>) -> Answer,

@@ -1,11 +1,11 @@
 //! The batcher: one pinned thread that owns the TigerBeetle client.
 //!
 //! Callers (may coroutines or plain threads) put a [`Job`] with a reply
-//! handle on a bounded crossbeam channel and wait on a may channel, which
-//! parks a coroutine without blocking its worker thread. The batcher thread
-//! drains everything queued, packs up to [`BATCH_EVENTS_MAX`] events per
-//! TigerBeetle request, submits, waits for the reply and answers each
-//! caller with exactly its own results. There is no timer: a batch is
+//! handle on a bounded crossbeam channel and wait on its reply slot
+//! ([`crate::reply`]), which parks a coroutine without blocking its worker
+//! thread. The batcher thread drains everything queued, packs up to
+//! [`BATCH_EVENTS_MAX`] events per TigerBeetle request, submits, waits for
+//! the reply and answers each caller with exactly its own results. There is no timer: a batch is
 //! whatever arrived while the previous request was in flight, so batches
 //! grow with load and a lone request goes out at once.
 //!
@@ -144,7 +144,10 @@ impl Batcher {
 
     /// Queues `make(reply)` and waits for the answer, parking the calling
     /// coroutine (or thread). Never waits without a bound.
-    pub fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Job) -> Result<T, LedgerError> {
+    pub fn call<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Job,
+    ) -> Result<T, LedgerError> {
         let (reply, answer) = crate::reply::reply_slot();
         let job = make(reply);
         let events_count = job.events_count();

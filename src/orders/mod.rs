@@ -10,7 +10,7 @@
 //! A durable commit costs one WAL flush (an fsync), whatever it holds; on
 //! this hardware that flush, not the SQL, bounds commits per second. So
 //! callers never commit alone: [`OrderStore::record`] puts the order on a
-//! bounded queue and parks the calling coroutine on a may channel. A few
+//! bounded queue and parks the calling coroutine on a reply slot. A few
 //! writer threads, each with its own connection, drain the queue: block
 //! for the first order, take everything else queued (up to
 //! `batch_orders_max`), and write the lot in ONE transaction — one

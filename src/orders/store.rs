@@ -19,7 +19,7 @@ use crate::ids::OrderId;
 /// Most orders `recent` answers at once.
 pub const RECENT_ORDERS_MAX: u32 = 1_000;
 
-/// Where a thread sends one caller's answer. A may channel: the caller
+/// Where a thread sends one caller's answer. A reply slot: the caller
 /// waiting on it parks its coroutine, not its worker thread.
 pub(crate) type Reply<T> = crate::reply::ReplySender<Result<T, OrderStoreError>>;
 
@@ -154,7 +154,7 @@ impl OrderStore {
 
     /// Queues `make(reply)` without blocking and waits at most
     /// `timeout_ms` for the answer, parking the calling coroutine.
-    fn call<J, T>(
+    fn call<J, T: Send + 'static>(
         &self,
         queue: &Option<Sender<J>>,
         make: impl FnOnce(Reply<T>) -> J,
