@@ -8,14 +8,25 @@ function common.setup(thread)
   table.insert(common.threads, thread)
 end
 
--- Appends every thread's `ids` table to `path`, one id per line.
-function common.write_ids(path)
+-- A response() that keeps the body of every 201 answer in `created`, for
+-- done() to read: nothing is parsed while wrk measures.
+function common.keep_created(status, headers, body)
+  if status == 201 then
+    created_count = (created_count or 0) + 1
+    if not created then created = {} end
+    created[created_count] = body
+  end
+end
+
+-- Writes one line per kept answer of every thread to `path`: what
+-- `line_of(body)` makes of it.
+function common.write_ids(path, line_of)
   local file = assert(io.open(path, "w"))
   local count = 0
   for _, thread in ipairs(common.threads) do
-    local ids = thread:get("ids") or {}
-    for _, id in ipairs(ids) do
-      file:write(id, "\n")
+    local created = thread:get("created") or {}
+    for _, body in ipairs(created) do
+      file:write(line_of(body), "\n")
       count = count + 1
     end
   end
