@@ -84,6 +84,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def cpu_ns_precise(pid):
+    """CPU time of every thread of a live process, in nanoseconds, from the
+    scheduler's own accounting (/proc/<pid>/task/*/schedstat): exact, where
+    utime + stime are sampled at the tick."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def read_pid(path):
     try:
         return int(Path(path).read_text().split()[0])
@@ -410,13 +423,19 @@ def noop_comparison(workers, server, minihttp, args):
     for connections in [int(c) for c in args.connections.split(",")]:
         for repetition in range(args.noop_repetitions):
             pair = {"workers": workers, "connections": connections, "repetition": repetition + 1}
-            for name, url, pid in (("minihttp", minihttp.url + "/", minihttp.process.pid),
-                                   ("ours", server.url + "/noop", server.process.pid)):
-                cpu_before = cpu_seconds(pid)
+            sides = [("minihttp", minihttp.url + "/", minihttp.process.pid),
+                     ("ours", server.url + "/noop", server.process.pid)]
+            # Each goes first in every other pair, so that neither always
+            # follows the other.
+            if repetition % 2:
+                sides.reverse()
+            for name, url, pid in sides:
+                cpu_before_ns = cpu_ns_precise(pid)
                 _, output, foreign = run_wrk(url, None, connections, args.noop_duration_s, {})
                 parsed = parse_wrk(output)
                 pair[name] = parsed["requests_per_s"]
-                pair[f"{name}_cpu_us_per_request"] = (cpu_seconds(pid) - cpu_before) * 1e6 / max(1, parsed["requests"])
+                cpu_ns = cpu_ns_precise(pid) - cpu_before_ns
+                pair[f"{name}_cpu_us_per_request"] = cpu_ns / 1000 / max(1, parsed["requests"])
                 pair["other_load_generators"] = sorted(set(pair.get("other_load_generators", [])) | set(foreign))
             pairs.append(pair)
             log(f"noop comparison: {workers} workers, {connections} connections: "
@@ -433,9 +452,11 @@ def median(values):
 def noop_comparison_markdown(pairs, duration_s):
     lines = ["## No-op: ours against may_minihttp", "",
              f"Alternating `wrk -t2 -c<connections> -d{duration_s}s` runs: may_minihttp's no-op handler "
-             "(`target/release/noop-minihttp`), then our `GET /noop` on the full server, repeated. "
+             "(`target/release/noop-minihttp`) and our `GET /noop` on the full server, in pairs, each "
+             "side first in every other pair. "
              "The ratio is of the medians; 'pairs won' counts repetitions where ours answered more. "
-             "CPU per request is the server process's CPU time (all threads) over the requests wrk counted; "
+             "CPU per request is the server process's CPU time (all threads, from the scheduler's accounting "
+             "in /proc/<pid>/task/*/schedstat) over the requests wrk counted; "
              "it is less sensitive than requests/s to how the two cores are shared with wrk.", "",
              "| workers | conns | repetitions | may_minihttp median req/s | ours median req/s | ours / theirs | pairs won "
              "| may_minihttp CPU µs/request | ours CPU µs/request |",
@@ -609,7 +630,9 @@ def summary_markdown(report):
                   f"{o['tickets']:,} tickets through the full flow in {o['wall_s']:.0f} s wall time "
                   f"({o['tickets'] / o['wall_s']:,.0f} tickets/s; the real sale took about 6 hours), "
                   f"`wrk -t2 -c{o['connections']}`, {o['workers']} workers."]
-    lines += ["", "![throughput](throughput.svg)", ""]
+    lines += ["", "![throughput](throughput.svg)", "",
+              "Where the time goes and what would move it: `analysis.md` next to this file, "
+              "written by hand after the run (where there is one).", ""]
     return "\n".join(lines)
 
 
@@ -648,7 +671,7 @@ def main():
     parser.add_argument("--oasis", action="store_true", help="also sell 1.4 million tickets through the full flow")
     parser.add_argument("--oasis-connections", type=int, default=1000)
     parser.add_argument("--oasis-workers", type=int, default=2)
-    parser.add_argument("--noop-repetitions", type=int, default=5,
+    parser.add_argument("--noop-repetitions", type=int, default=7,
                         help="alternating no-op runs against may_minihttp per connection count (0: none)")
     parser.add_argument("--noop-duration-s", type=int, default=4)
     parser.add_argument("--out", default=None)

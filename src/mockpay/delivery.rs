@@ -26,8 +26,11 @@ use crate::signature::{SigningKey, SIGNATURE_HEADER};
 /// Responses above this are not a shop we speak to.
 const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 const RESPONSE_HEAD_BYTES_MAX: usize = 16 * 1024;
-/// Idle keep-alive connections kept for reuse.
-const IDLE_CONNECTIONS_MAX: usize = 256;
+/// Idle keep-alive connections kept for reuse: enough for the deliveries in
+/// flight when a thousand buyers pay at once, so that a busy sale does not
+/// open and close a connection per payment (measured: 4% of deliveries did
+/// at 256, at 1000 buyers).
+const IDLE_CONNECTIONS_MAX: usize = 2048;
 const HEADERS_MAX: usize = 64;
 
 #[derive(Clone, Debug)]
