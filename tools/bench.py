@@ -630,9 +630,7 @@ def summary_markdown(report):
                   f"{o['tickets']:,} tickets through the full flow in {o['wall_s']:.0f} s wall time "
                   f"({o['tickets'] / o['wall_s']:,.0f} tickets/s; the real sale took about 6 hours), "
                   f"`wrk -t2 -c{o['connections']}`, {o['workers']} workers."]
-    lines += ["", "![throughput](throughput.svg)", "",
-              "Where the time goes and what would move it: `analysis.md` next to this file, "
-              "written by hand after the run (where there is one).", ""]
+    lines += ["", "![throughput](throughput.svg)", ""]
     return "\n".join(lines)
 
 
