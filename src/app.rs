@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -43,6 +44,9 @@ pub struct AppConfig {
     pub ledger_queue_jobs_max: usize,
     /// Deadline of a TigerBeetle request (TigerBeetle down answers 503).
     pub ledger_request_timeout_ms: u64,
+    /// How long start-up waits for TigerBeetle to answer: a replica
+    /// recovering a large data file listens before it serves.
+    pub tb_startup_timeout_s: u64,
 }
 
 /// A running server; [`App::stop`] ends it.
@@ -104,7 +108,7 @@ impl App {
             orders,
             provider: Arc::new(provider),
         });
-        open_events(&shop, &config.tb_address)?;
+        open_events(&shop, &config.tb_address, config.tb_startup_timeout_s)?;
         let server = Server::start(server_config, routes::router(shop.clone()))
             .context("starting the HTTP server")?;
         Ok(App { server, shop })
@@ -136,24 +140,40 @@ fn resolve_port(address: SocketAddr) -> anyhow::Result<SocketAddr> {
     Ok(probe.local_addr()?)
 }
 
+/// Pause between attempts to reach TigerBeetle at start-up.
+const STARTUP_RETRY_PAUSE_MS: u64 = 500;
+
 /// Opens the catalogue's events in the ledger. A TigerBeetle that was just
-/// started may take some seconds before it answers (it opens its data file
-/// first), so timeouts are retried for a bounded while.
-fn open_events(shop: &Shop, tb_address: &str) -> anyhow::Result<()> {
-    const ATTEMPTS_MAX: u32 = 6;
-    for attempt in 1..=ATTEMPTS_MAX {
+/// started listens before it serves: it first opens its data file and
+/// replays its journal, which took 30 s here for a 16 GB file. So timeouts
+/// are retried until `startup_timeout_s` has passed. The deadline bounds
+/// the loop, and a pause between attempts keeps a refusal that comes at
+/// once from spinning. Runs on the starting thread, not a coroutine.
+fn open_events(shop: &Shop, tb_address: &str, startup_timeout_s: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(startup_timeout_s);
+    for attempt in 1.. {
         match events::open_all(shop) {
             Ok(()) => return Ok(()),
-            Err(crate::ledger::LedgerError::Timeout { .. }) if attempt < ATTEMPTS_MAX => {
-                eprintln!("boxoffice: TigerBeetle at {tb_address} not answering yet (attempt {attempt}); retrying");
+            Err(crate::ledger::LedgerError::Timeout { .. }) if Instant::now() < deadline => {
+                let waited_s = started.elapsed().as_secs();
+                eprintln!(
+                    "boxoffice: TigerBeetle at {tb_address} not answering yet (attempt {attempt}, \
+                     {waited_s} s of {startup_timeout_s} s); retrying"
+                );
+                std::thread::sleep(Duration::from_millis(STARTUP_RETRY_PAUSE_MS));
             }
             Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("opening the events in TigerBeetle at {tb_address}"));
+                return Err(error).with_context(|| {
+                    format!(
+                        "opening the events in TigerBeetle at {tb_address} (waited {} s)",
+                        started.elapsed().as_secs()
+                    )
+                });
             }
         }
     }
-    unreachable!("the last attempt returns")
+    unreachable!("the attempts end at the deadline")
 }
 
 fn check_secrets(config: &AppConfig) -> anyhow::Result<()> {

@@ -100,6 +100,10 @@ struct ServeArgs {
     /// Deadline of one TigerBeetle request, in milliseconds.
     #[arg(long, default_value_t = 5_000)]
     ledger_request_timeout_ms: u64,
+    /// How long start-up waits for TigerBeetle to answer (a replica
+    /// recovering a large data file can take minutes), in seconds.
+    #[arg(long, env = "BOXOFFICE_TB_STARTUP_TIMEOUT_S", default_value_t = 300)]
+    tb_startup_timeout_s: u64,
 }
 
 fn default_workers() -> usize {
@@ -137,6 +141,7 @@ fn serve(tb_address: String, args: ServeArgs) -> anyhow::Result<()> {
         pg_writers: args.pg_writers,
         ledger_queue_jobs_max: args.ledger_queue_jobs_max,
         ledger_request_timeout_ms: args.ledger_request_timeout_ms,
+        tb_startup_timeout_s: args.tb_startup_timeout_s,
     })?;
     println!("boxoffice: serving on http://{}", app.local_address());
     for event in app.shop().catalog.events() {

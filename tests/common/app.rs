@@ -154,6 +154,7 @@ impl TestApp {
             pg_writers: 2,
             ledger_queue_jobs_max: options.ledger_queue_jobs_max,
             ledger_request_timeout_ms: options.ledger_request_timeout_ms,
+            tb_startup_timeout_s: 60,
         })
         .expect("the app starts");
         TestApp {
