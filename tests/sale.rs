@@ -451,6 +451,7 @@ fn the_server_refuses_to_start_when_tigerbeetle_does_not_answer_and_says_where()
             "127.0.0.1:0",
         ])
         .args(["--ledger-request-timeout-ms", "300"])
+        .args(["--tb-startup-timeout-s", "2"])
         .arg("--events")
         .arg(&events.0)
         .args([
