@@ -5,9 +5,9 @@
 //! ([`crate::reply`]), which parks a coroutine without blocking its worker
 //! thread. The batcher thread drains everything queued, packs up to
 //! [`BATCH_EVENTS_MAX`] events per TigerBeetle request, submits, waits for
-//! the reply and answers each caller with exactly its own results. There is no timer: a batch is
-//! whatever arrived while the previous request was in flight, so batches
-//! grow with load and a lone request goes out at once.
+//! the reply and answers each caller with exactly its own results. There
+//! is no timer: a batch is whatever arrived while the previous request was
+//! in flight, so batches grow with load and a lone request goes out at once.
 //!
 //! The TigerBeetle client retries for ever. Every wait here has a deadline;
 //! a request that misses it fails all its callers with

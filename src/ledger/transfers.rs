@@ -205,41 +205,39 @@ pub fn order_holds(metadata: &HoldMetadata, timeout_s: u32, with_goodie: bool) -
 /// The posts that sell an order: its ticket hold and, if one is held, its
 /// goodie hold, linked so that both apply or neither does.
 pub fn order_posts(order: OrderId, event: EventId, class: u16, goodie_held: bool) -> Vec<Transfer> {
-    let mut posts = vec![post(
-        order,
-        event,
-        Resource::Class(class),
-        TransferKind::TicketHold,
-    )];
-    if goodie_held {
-        posts.push(post(
-            order,
-            event,
-            Resource::Goodies,
-            TransferKind::GoodieHold,
-        ));
-    }
-    linked(posts)
+    linked(resolve_order_holds(order, event, class, goodie_held, post))
 }
 
 /// The voids that release an order's holds; not linked, so each releases
 /// what it can.
 pub fn order_voids(order: OrderId, event: EventId, class: u16, goodie_held: bool) -> Vec<Transfer> {
-    let mut voids = vec![void(
+    resolve_order_holds(order, event, class, goodie_held, void)
+}
+
+/// `resolve_hold` ([`post`] or [`void`]) applied to each hold of an order: the
+/// ticket hold, then the goodie hold if one is held.
+fn resolve_order_holds(
+    order: OrderId,
+    event: EventId,
+    class: u16,
+    goodie_held: bool,
+    resolve_hold: fn(OrderId, EventId, Resource, TransferKind) -> Transfer,
+) -> Vec<Transfer> {
+    let mut transfers = vec![resolve_hold(
         order,
         event,
         Resource::Class(class),
         TransferKind::TicketHold,
     )];
     if goodie_held {
-        voids.push(void(
+        transfers.push(resolve_hold(
             order,
             event,
             Resource::Goodies,
             TransferKind::GoodieHold,
         ));
     }
-    voids
+    transfers
 }
 
 /// Chains `transfers` so that they apply all together or not at all.
