@@ -22,6 +22,7 @@ import re
 import resource
 import secrets
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -443,12 +444,6 @@ def noop_comparison(workers, server, minihttp, args):
     return pairs
 
 
-def median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def noop_comparison_markdown(pairs, duration_s):
     lines = ["## No-op: ours against may_minihttp", "",
              f"Alternating `wrk -t2 -c<connections> -d{duration_s}s` runs: may_minihttp's no-op handler "
@@ -464,10 +459,11 @@ def noop_comparison_markdown(pairs, duration_s):
     groups = sorted({(p["workers"], p["connections"]) for p in pairs})
     for workers, connections in groups:
         group = [p for p in pairs if p["workers"] == workers and p["connections"] == connections]
-        theirs, ours = median([p["minihttp"] for p in group]), median([p["ours"] for p in group])
+        theirs = statistics.median([p["minihttp"] for p in group])
+        ours = statistics.median([p["ours"] for p in group])
         won = sum(p["ours"] >= p["minihttp"] for p in group)
-        cpu_theirs = median([p["minihttp_cpu_us_per_request"] for p in group])
-        cpu_ours = median([p["ours_cpu_us_per_request"] for p in group])
+        cpu_theirs = statistics.median([p["minihttp_cpu_us_per_request"] for p in group])
+        cpu_ours = statistics.median([p["ours_cpu_us_per_request"] for p in group])
         lines.append(f"| {workers} | {connections} | {len(group)} | {theirs:,.0f} | {ours:,.0f} | "
                      f"{ours / theirs:.2f} | {won} of {len(group)} | {cpu_theirs:.1f} | {cpu_ours:.1f} |")
     return lines
