@@ -30,8 +30,10 @@ impl<'a> Request<'a> {
         headers: &'a [RequestHeader<'a>],
         body: &'a [u8],
     ) -> Request<'a> {
-        let (path, query) = match target.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
+        // A byte scan: `split_once('?')` sets up a char searcher, which
+        // profiled as dearer than the scan of a short target.
+        let (path, query) = match target.bytes().position(|byte| byte == b'?') {
+            Some(index) => (&target[..index], Some(&target[index + 1..])),
             None => (target, None),
         };
         Request {

@@ -78,8 +78,30 @@ enum Segment {
     Param,
 }
 
+/// A method of up to 8 bytes packed into an integer, so that matching a
+/// route's method is one comparison instead of a `memcmp` call. `None` for a
+/// longer method, which no route has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MethodKey(u64);
+
+impl MethodKey {
+    const BYTES_MAX: usize = 8;
+
+    fn of(method: &str) -> Option<MethodKey> {
+        if method.len() > MethodKey::BYTES_MAX {
+            return None;
+        }
+        let mut key = 0u64;
+        for (index, byte) in method.bytes().enumerate() {
+            key |= u64::from(byte) << (8 * index);
+        }
+        Some(MethodKey(key))
+    }
+}
+
 struct Route {
     method: String,
+    method_key: MethodKey,
     pattern: String,
     segments: Vec<Segment>,
     param_names: Vec<String>,
@@ -143,7 +165,8 @@ impl Router {
         Router::default()
     }
 
-    /// Adds a route. `method` is an uppercase token such as `GET`; `pattern`
+    /// Adds a route. `method` is an uppercase token of at most 8 bytes such as
+    /// `GET` (every standard method fits); `pattern`
     /// starts with `/` and may have `{name}` segments. Duplicate routes and
     /// malformed patterns are programmer errors and panic here, at startup.
     pub fn route<F>(mut self, method: &str, pattern: &str, handler: F) -> Router
@@ -158,6 +181,8 @@ impl Router {
             !method.is_empty() && method.bytes().all(|byte| byte.is_ascii_uppercase()),
             "method {method:?} is not an uppercase token"
         );
+        let method_key = MethodKey::of(method)
+            .unwrap_or_else(|| panic!("method {method:?} is longer than 8 bytes"));
         assert!(
             !self
                 .routes
@@ -168,6 +193,7 @@ impl Router {
         let (segments, param_names) = parse_pattern(pattern);
         self.routes.push(Route {
             method: method.to_owned(),
+            method_key,
             pattern: pattern.to_owned(),
             segments,
             param_names,
@@ -210,15 +236,18 @@ impl Router {
         let mut values = [""; PARAMS_MAX];
         let mut path_known = false;
         let mut head_fallback = None;
+        let method_key = MethodKey::of(method);
+        let is_head = method_key == MethodKey::of("HEAD");
+        let get_key = MethodKey::of("GET");
         for route in &self.routes {
             if !route.matches(path, &mut values) {
                 continue;
             }
             path_known = true;
-            if route.method == method {
+            if Some(route.method_key) == method_key {
                 return route.found(values);
             }
-            if method == "HEAD" && route.method == "GET" && head_fallback.is_none() {
+            if is_head && Some(route.method_key) == get_key && head_fallback.is_none() {
                 head_fallback = Some(route);
             }
         }
@@ -431,6 +460,38 @@ mod tests {
         ));
         assert_eq!(router.allowed_methods("/api/orders/7"), "GET, HEAD");
         assert_eq!(router.allowed_methods("/mockpay/a/b"), "POST");
+    }
+
+    #[test]
+    fn methods_match_exactly_whatever_their_length() {
+        let router = router().route("PROPFIND", "/dav", |_: &Request<'_>, _: &Params<'_>| {
+            Response::text(200, "dav")
+        });
+        assert_eq!(body(&router, "PROPFIND", "/dav").as_deref(), Some("dav"));
+        for method in [
+            "PROPFINDX",
+            "PROPFIN",
+            "propfind",
+            "GET",
+            "PROPFINDPROPFIND",
+        ] {
+            assert!(
+                matches!(router.find(method, "/dav"), RouteMatch::MethodNotAllowed),
+                "{method}"
+            );
+        }
+        assert!(matches!(
+            router.find("GETX", "/"),
+            RouteMatch::MethodNotAllowed
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "longer than 8 bytes")]
+    fn a_method_longer_than_8_bytes_is_refused_at_registration() {
+        let _ = Router::new().route("PROPPATCHX", "/dav", |_: &Request<'_>, _: &Params<'_>| {
+            Response::empty(204)
+        });
     }
 
     #[test]
