@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import math
 import os
 import platform
 import re
@@ -444,28 +445,59 @@ def noop_comparison(workers, server, minihttp, args):
     return pairs
 
 
+def median_interval(values):
+    """The median and a distribution-free 95% interval for it: the order
+    statistics k and n+1-k, with k the largest such that a fair coin gives
+    fewer than k heads in n tosses with probability at most 2.5%."""
+    ordered = sorted(values)
+    n = len(ordered)
+    k, below = 0, 0.0
+    while True:
+        below_next = below + math.comb(n, k) / 2 ** n
+        if below_next > 0.025:
+            break
+        below, k = below_next, k + 1
+    if k == 0:
+        return statistics.median(ordered), None, None
+    return statistics.median(ordered), ordered[k - 1], ordered[n - k]
+
+
+def noop_comparison_row(label, group):
+    ratios = [p["ours"] / p["minihttp"] for p in group]
+    ratio, low, high = median_interval(ratios)
+    interval = f"{low:.2f} to {high:.2f}" if low is not None else "too few pairs"
+    won = sum(p["ours"] >= p["minihttp"] for p in group)
+    cpu_theirs = statistics.median([p["minihttp_cpu_us_per_request"] for p in group])
+    cpu_ours = statistics.median([p["ours_cpu_us_per_request"] for p in group])
+    cpu_ratio = statistics.median([p["ours_cpu_us_per_request"] / p["minihttp_cpu_us_per_request"] for p in group])
+    theirs = statistics.median([p["minihttp"] for p in group])
+    ours = statistics.median([p["ours"] for p in group])
+    return (f"| {label} | {len(group)} | {theirs:,.0f} | {ours:,.0f} | **{ratio:.3f}** | {interval} | "
+            f"{won} of {len(group)} | {cpu_theirs:.2f} | {cpu_ours:.2f} | {cpu_ratio:.3f} |")
+
+
 def noop_comparison_markdown(pairs, duration_s):
     lines = ["## No-op: ours against may_minihttp", "",
              f"Alternating `wrk -t2 -c<connections> -d{duration_s}s` runs: may_minihttp's no-op handler "
              "(`target/release/noop-minihttp`) and our `GET /noop` on the full server, in pairs, each "
-             "side first in every other pair. "
-             "The ratio is of the medians; 'pairs won' counts repetitions where ours answered more. "
-             "CPU per request is the server process's CPU time (all threads, from the scheduler's accounting "
-             "in /proc/<pid>/task/*/schedstat) over the requests wrk counted; "
-             "it is less sensitive than requests/s to how the two cores are shared with wrk.", "",
-             "| workers | conns | repetitions | may_minihttp median req/s | ours median req/s | ours / theirs | pairs won "
-             "| may_minihttp CPU µs/request | ours CPU µs/request |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "side first in every other pair, so that a machine that speeds up or slows down during a "
+             "cell shows in both sides of a pair. "
+             "The ratio is the median over the pairs of ours / theirs, with a distribution-free 95% "
+             "interval for that median (order statistics); 'pairs won' counts pairs where ours answered "
+             "more. CPU per request is the server process's CPU time (all threads, from the scheduler's "
+             "accounting in /proc/<pid>/task/*/schedstat) over the requests wrk counted; it is less "
+             "sensitive than requests/s to how the two cores are shared with wrk. The last row pools "
+             "every pair.", "",
+             "| workers, conns | pairs | may_minihttp median req/s | ours median req/s | ours / theirs "
+             "(median of pairs) | 95% interval | pairs won | may_minihttp CPU µs/request "
+             "| ours CPU µs/request | CPU ours / theirs (median of pairs) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     groups = sorted({(p["workers"], p["connections"]) for p in pairs})
     for workers, connections in groups:
         group = [p for p in pairs if p["workers"] == workers and p["connections"] == connections]
-        theirs = statistics.median([p["minihttp"] for p in group])
-        ours = statistics.median([p["ours"] for p in group])
-        won = sum(p["ours"] >= p["minihttp"] for p in group)
-        cpu_theirs = statistics.median([p["minihttp_cpu_us_per_request"] for p in group])
-        cpu_ours = statistics.median([p["ours_cpu_us_per_request"] for p in group])
-        lines.append(f"| {workers} | {connections} | {len(group)} | {theirs:,.0f} | {ours:,.0f} | "
-                     f"{ours / theirs:.2f} | {won} of {len(group)} | {cpu_theirs:.1f} | {cpu_ours:.1f} |")
+        lines.append(noop_comparison_row(f"{workers}, {connections}", group))
+    if len(groups) > 1:
+        lines.append(noop_comparison_row("all", pairs))
     return lines
 
 
@@ -665,9 +697,9 @@ def main():
     parser.add_argument("--oasis", action="store_true", help="also sell 1.4 million tickets through the full flow")
     parser.add_argument("--oasis-connections", type=int, default=1000)
     parser.add_argument("--oasis-workers", type=int, default=2)
-    parser.add_argument("--noop-repetitions", type=int, default=7,
+    parser.add_argument("--noop-repetitions", type=int, default=15,
                         help="alternating no-op runs against may_minihttp per connection count (0: none)")
-    parser.add_argument("--noop-duration-s", type=int, default=4)
+    parser.add_argument("--noop-duration-s", type=int, default=3)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     date = datetime.date.today().isoformat()
