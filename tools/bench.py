@@ -647,11 +647,12 @@ def summary_markdown(report):
     for run in report["runs"]:
         if run["phase"] in THEIRS and not run.get("paced"):
             best[run["phase"]] = max(best.get(run["phase"], 0), run["ops_per_s"])
-    lines += ["## Against the original", "",
-              "| phase | boxoffice best here | TigerFans (theirs, their machine) | ratio |", "|---|---|---|---|"]
-    for phase, theirs in THEIRS.items():
-        if phase in best:
-            lines.append(f"| {phase} | {best[phase]:,.0f} | {theirs} | {best[phase] / theirs:.0f}x |")
+    if best:
+        lines += ["## Against the original", "",
+                  "| phase | boxoffice best here | TigerFans (theirs, their machine) | ratio |", "|---|---|---|---|"]
+        for phase, theirs in THEIRS.items():
+            if phase in best:
+                lines.append(f"| {phase} | {best[phase]:,.0f} | {theirs} | {best[phase] / theirs:.0f}x |")
     if report.get("oasis"):
         o = report["oasis"]
         lines += ["", "## Oasis run", "",
