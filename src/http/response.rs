@@ -119,11 +119,7 @@ impl Response {
         assert_header_value(&content_type);
         self.content_type = Some(content_type);
         self.body = body.into();
-        assert!(
-            self.body.is_empty() || !forbids_body(self.status),
-            "status {} must not carry a body",
-            self.status
-        );
+        assert_body_allowed(self.status, &self.body);
         self
     }
 
@@ -136,19 +132,11 @@ impl Response {
         content_type: &'static str,
         body: Cow<'static, [u8]>,
     ) -> Response {
-        assert!(
-            (100..=999).contains(&status),
-            "status {status} is not 3 digits"
-        );
-        assert!(
-            body.is_empty() || !forbids_body(status),
-            "status {status} must not carry a body"
-        );
+        assert_body_allowed(status, &body);
         Response {
-            status,
             content_type: Some(Cow::Borrowed(content_type)),
-            headers: Vec::new(),
             body,
+            ..Response::empty(status)
         }
     }
 
@@ -265,6 +253,13 @@ pub(crate) fn write_decimal(out: &mut Vec<u8>, value: usize) {
     for digit in &digits[start..] {
         out.push(*digit);
     }
+}
+
+fn assert_body_allowed(status: u16, body: &[u8]) {
+    assert!(
+        body.is_empty() || !forbids_body(status),
+        "status {status} must not carry a body"
+    );
 }
 
 fn assert_header_name(name: &str) {

@@ -93,14 +93,19 @@ struct MethodKey(u64);
 
 impl MethodKey {
     const BYTES_MAX: usize = 8;
+    const GET: Option<MethodKey> = MethodKey::of("GET");
+    const HEAD: Option<MethodKey> = MethodKey::of("HEAD");
 
-    fn of(method: &str) -> Option<MethodKey> {
-        if method.len() > MethodKey::BYTES_MAX {
+    const fn of(method: &str) -> Option<MethodKey> {
+        let bytes = method.as_bytes();
+        if bytes.len() > MethodKey::BYTES_MAX {
             return None;
         }
         let mut key = 0u64;
-        for (index, byte) in method.bytes().enumerate() {
-            key |= u64::from(byte) << (8 * index);
+        let mut index = 0;
+        while index < bytes.len() {
+            key |= (bytes[index] as u64) << (8 * index);
+            index += 1;
         }
         Some(MethodKey(key))
     }
@@ -260,8 +265,7 @@ impl Router {
         let mut path_known = false;
         let mut head_fallback = None;
         let method_key = MethodKey::of(method);
-        let is_head = method_key == MethodKey::of("HEAD");
-        let get_key = MethodKey::of("GET");
+        let is_head = method_key == MethodKey::HEAD;
         for route in &self.routes {
             if !route.matches(path, values) {
                 continue;
@@ -270,7 +274,7 @@ impl Router {
             if Some(route.method_key) == method_key {
                 return Lookup::Found(route);
             }
-            if is_head && Some(route.method_key) == get_key && head_fallback.is_none() {
+            if is_head && Some(route.method_key) == MethodKey::GET && head_fallback.is_none() {
                 head_fallback = Some(route);
             }
         }
